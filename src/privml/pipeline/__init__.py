@@ -1,0 +1,1 @@
+"""privml.pipeline."""
