@@ -1,13 +1,131 @@
-"""Command-line interface (placeholder while the package is assembled)."""
+"""Command-line interface: parses arguments and calls the packages, nothing more."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
-app = typer.Typer(help="privml: measurable privacy for ML on sensitive data.", no_args_is_help=True)
+app = typer.Typer(
+    help="privml: train and ship models on sensitive data with privacy you can measure.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+accountant_app = typer.Typer(help="Privacy accounting for DP-SGD runs.", no_args_is_help=True)
+app.add_typer(accountant_app, name="accountant")
+
+Out = Annotated[Path, typer.Option("--out", help="output folder")]
+Quiet = Annotated[bool, typer.Option("--quiet", help="no progress bars")]
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(2)
+
+
+def _summary(results: dict, out: Path) -> None:
+    p = results.get("privacy", {})
+    v = results.get("verdict", {})
+    typer.echo(f"verdict: {v.get('status', '?')}: {v.get('summary', '')}")
+    if p.get("epsilon") is not None:
+        typer.echo(f"privacy: epsilon={p['epsilon']:.3f} delta={p['delta']:.2e} "
+                   f"unit={p['unit']} accountant={p['accountant']}")
+    typer.echo(f"results: {out / 'results.json'}")
+    typer.echo(f"report:  {out / 'report.html'}")
 
 
 @app.command()
-def version() -> None:
-    """Print the privml version."""
-    from privml import __version__
+def run(
+    spec: Annotated[Path, typer.Argument(help="run spec (YAML)")],
+    out: Out,
+    quiet: Quiet = False,
+    skip_bad_rows: Annotated[
+        bool, typer.Option("--skip-bad-rows", help="skip malformed rows instead of stopping")
+    ] = False,
+) -> None:
+    """Run the pipeline described by SPEC and write results.json and report.html to --out."""
+    from privml.data.records import DataError
+    from privml.pipeline.spec import SpecError, load_spec
+    from privml.pipeline.text_prediction import run_pipeline
 
-    print(__version__)
+    try:
+        parsed = load_spec(spec)
+        results = run_pipeline(parsed, spec.parent, out, quiet=quiet, skip_bad_rows=skip_bad_rows)
+    except (SpecError, DataError, ValueError) as exc:
+        _fail(str(exc))
+    _summary(results, out)
+
+
+@app.command()
+def demo(
+    out: Out = Path("runs/demo"),
+    users: Annotated[int, typer.Option(help="users in the synthetic corpus", min=2000)] = 2000,
+    seed: Annotated[int, typer.Option(help="corpus seed")] = 0,
+    quiet: Quiet = False,
+) -> None:
+    """Generate the demo corpus into OUT/data/ and run the demo spec on it."""
+    from privml.pipeline.demo import run_demo
+
+    _summary(run_demo(out, users=users, seed=seed, quiet=quiet), out)
+
+
+@app.command("demo-data")
+def demo_data(
+    out: Out,
+    users: Annotated[int, typer.Option(help="number of users", min=1)] = 2000,
+    seed: Annotated[int, typer.Option(help="random seed")] = 0,
+) -> None:
+    """Write a seeded synthetic private e-mail corpus with planted PII and canaries."""
+    from privml.data.demo_corpus import generate_demo_corpus
+
+    c = generate_demo_corpus(out, users=users, seed=seed)
+    typer.echo(f"wrote {c.records} records from {c.users} users to {c.corpus_path}")
+    typer.echo(f"planted PII (counts): {json.dumps(c.pii_counts)}")
+    typer.echo(f"labels: {c.labels_path}  canaries: {c.canaries_path}")
+
+
+@accountant_app.command("epsilon")
+def accountant_epsilon(
+    noise_multiplier: Annotated[float, typer.Option("--noise-multiplier")],
+    sampling_rate: Annotated[float, typer.Option("--sampling-rate")],
+    steps: Annotated[int, typer.Option("--steps")],
+    delta: Annotated[float, typer.Option("--delta")],
+    accountant: Annotated[str, typer.Option("--accountant", help="prv or rdp")] = "prv",
+) -> None:
+    """Upper bound on epsilon for DP-SGD with Poisson sampling, as JSON."""
+    from privml.accounting import dp_sgd_epsilon
+
+    try:
+        r = dp_sgd_epsilon(noise_multiplier, sampling_rate, steps, delta, accountant)
+    except ValueError as exc:
+        _fail(str(exc))
+    out = {"epsilon": r.epsilon, "delta": r.delta, "accountant": r.accountant, "bound": r.bound}
+    if r.note:
+        out["note"] = r.note
+    typer.echo(json.dumps(out))
+
+
+@accountant_app.command("calibrate")
+def accountant_calibrate(
+    target_epsilon: Annotated[float, typer.Option("--target-epsilon")],
+    sampling_rate: Annotated[float, typer.Option("--sampling-rate")],
+    steps: Annotated[int, typer.Option("--steps")],
+    delta: Annotated[float, typer.Option("--delta")],
+) -> None:
+    """Noise multiplier that meets --target-epsilon, as JSON."""
+    from privml.accounting import calibrate_noise, dp_sgd_epsilon
+
+    try:
+        sigma = calibrate_noise(target_epsilon, sampling_rate, steps, delta)
+        r = dp_sgd_epsilon(sigma, sampling_rate, steps, delta)
+    except ValueError as exc:
+        _fail(str(exc))
+    typer.echo(json.dumps({"noise_multiplier": sigma, "epsilon": r.epsilon,
+                           "accountant": r.accountant}))
+
+
+if __name__ == "__main__":
+    app()

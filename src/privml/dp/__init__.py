@@ -1,1 +1,6 @@
-"""privml.dp."""
+"""Differentially private training: DP-SGD on Opacus with secure randomness."""
+
+from privml.dp.engine import DPConfig, DPStats, train_dp
+from privml.dp.secure_random import secure_normal, secure_poisson_batches
+
+__all__ = ["DPConfig", "DPStats", "secure_normal", "secure_poisson_batches", "train_dp"]

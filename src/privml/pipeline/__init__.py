@@ -1,1 +1,1 @@
-"""privml.pipeline."""
+"""Thin orchestration of the technique packages into runs."""

@@ -1,0 +1,71 @@
+"""Word-level tokenizer trained on the PUBLIC corpus only.
+
+Why public only: a vocabulary learned from private text keeps rare names, e-mail addresses or
+phone numbers as tokens, and the tokenizer file then leaks them. Digits are split one per token
+so any number (and any canary secret) can be written without a private vocabulary.
+Why word-level: the utility metric is next-word accuracy, which is then one prediction per word.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
+
+from privml import atomic
+
+PAD, UNK, BOS, EOS = "[PAD]", "[UNK]", "[BOS]", "[EOS]"
+SPECIAL_TOKENS = [PAD, UNK, BOS, EOS]
+# PII type tags written by the scrubber; fixed names, not learned from data.
+TAG_TOKENS = [
+    f"<{t}>"
+    for t in (
+        "PERSON",
+        "EMAIL_ADDRESS",
+        "PHONE_NUMBER",
+        "US_SSN",
+        "CREDIT_CARD",
+        "IP_ADDRESS",
+        "IBAN_CODE",
+        "STREET_ADDRESS",
+        "LOCATION",
+        "ORGANIZATION",
+    )
+]
+
+
+def _clean_public_line(line: str) -> str:
+    # WikiText marks out-of-vocabulary words as "<unk>" and hyphens as "@-@".
+    return line.replace("<unk>", " ").replace(" @", " ").replace("@ ", " ")
+
+
+def train_tokenizer(lines: Iterable[str], vocab_size: int = 4096, min_frequency: int = 2) -> Tokenizer:
+    """Train a lower-cased word-level tokenizer with one token per digit."""
+    tok = Tokenizer(models.WordLevel(unk_token=UNK))
+    tok.normalizer = normalizers.Sequence([normalizers.NFKC(), normalizers.Lowercase()])
+    tok.pre_tokenizer = pre_tokenizers.Sequence(
+        [pre_tokenizers.Whitespace(), pre_tokenizers.Digits(individual_digits=True)]
+    )
+    trainer = trainers.WordLevelTrainer(
+        vocab_size=vocab_size, min_frequency=min_frequency, special_tokens=SPECIAL_TOKENS
+    )
+    tok.train_from_iterator((_clean_public_line(x) for x in lines), trainer=trainer)
+    tok.add_special_tokens(TAG_TOKENS)
+    missing = [d for d in "0123456789" if tok.token_to_id(d) is None]
+    if missing:  # digits must always be representable (canaries, numbers)
+        tok.add_tokens(missing)
+    return tok
+
+
+def save_tokenizer(tok: Tokenizer, path: str | Path) -> Path:
+    return atomic.write_text(path, tok.to_str(pretty=False))
+
+
+def load_tokenizer(path: str | Path) -> Tokenizer:
+    return Tokenizer.from_file(str(path))
+
+
+def digit_ids(tok: Tokenizer) -> list[int]:
+    """Token ids of the digits 0-9, in order."""
+    return [tok.token_to_id(str(d)) for d in range(10)]

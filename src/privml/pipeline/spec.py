@@ -1,0 +1,172 @@
+"""The run spec: one YAML file, validated with pydantic, that says what a run does.
+
+Relative paths are resolved against the spec file's folder. ``${out}`` in a path stands for the
+run's output folder, so a spec can point at data that ``privml demo-data`` wrote there.
+Validation errors name the field and the problem, e.g. ``dp.target_epsilon: must be > 0, got -1``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+VARIANTS = ("baseline", "private", "dp_only", "scrub_only")
+ATTACKS = ("exposure", "extraction", "membership")
+
+
+class SpecError(ValueError):
+    """A spec that cannot be read or does not validate. ``str()`` lists every problem."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DataSpec(_Strict):
+    private: str = Field(description="JSONL file of {user_id, text} records")
+    text_field: str = "text"
+    user_field: str = "user_id"
+    heldout_fraction: float = Field(0.1, gt=0, lt=1, description="share of users held out")
+    pii_labels: str | None = Field(None, description="optional planted-PII labels (evaluation)")
+    canaries: str | None = Field(None, description="optional planted canaries (exposure, tab)")
+    public: list[Literal["wikitext2", "tinyshakespeare"]] = ["wikitext2", "tinyshakespeare"]
+    public_max_rows: int = Field(12000, ge=100, description="rows of public text for pre-training")
+
+
+class TrainSpec(_Strict):
+    epochs: int = Field(ge=1)
+    batch_size: int = Field(ge=1)
+    lr: float = Field(gt=0)
+
+
+class ModelSpec(_Strict):
+    architecture: Literal["tiny-gpt"] = "tiny-gpt"
+    vocab_size: int = Field(4096, ge=64)
+    d_model: int = Field(128, ge=8)
+    layers: int = Field(2, ge=1)
+    heads: int = Field(4, ge=1)
+    context: int = Field(48, ge=16, le=512)
+    pretrain: TrainSpec = TrainSpec(epochs=1, batch_size=64, lr=3e-3)
+    finetune: TrainSpec = TrainSpec(epochs=5, batch_size=32, lr=1e-3)
+
+    @model_validator(mode="after")
+    def _heads_divide(self) -> ModelSpec:
+        if self.d_model % self.heads:
+            raise ValueError(f"d_model ({self.d_model}) must be divisible by heads ({self.heads})")
+        return self
+
+
+class ScrubSpec(_Strict):
+    enabled: bool = True
+    entities: list[str] | None = None
+    score_threshold: float = Field(0.5, ge=0, le=1)
+
+
+class DPSpec(_Strict):
+    enabled: bool = True
+    target_epsilon: float = Field(4.0, gt=0)
+    delta: float | None = Field(
+        None, gt=0, lt=1, description="default: 1/(10·N) for N privacy units (always < 1/N)"
+    )
+    unit: Literal["user", "example"] = "user"
+    max_grad_norm: float = Field(1.0, gt=0)
+    epochs: float = Field(5, gt=0)
+    batch_size: int = Field(256, ge=1, description="expected units per Poisson batch")
+    lr: float = Field(3e-3, gt=0)
+    accountant: Literal["prv", "rdp"] = "prv"
+    max_rows_per_unit: int = Field(64, ge=1, description="contribution bound for one unit")
+
+
+class AttackSpec(_Strict):
+    run: list[Literal["exposure", "extraction", "membership"]] = list(ATTACKS)
+    exposure_samples: int = Field(2000, ge=100)
+    membership_max: int = Field(2000, ge=50)
+
+
+class RunSpec(_Strict):
+    name: str = "privml-run"
+    seed: int = 0
+    data: DataSpec
+    model: ModelSpec = ModelSpec()
+    scrub: ScrubSpec = ScrubSpec()
+    dp: DPSpec = DPSpec()
+    variants: list[Literal["dp_only", "scrub_only"]] = Field(
+        default_factory=list, description="extra variants beyond baseline and private"
+    )
+    attacks: AttackSpec = AttackSpec()
+    output: str | None = Field(None, description="output folder (``--out`` overrides)")
+
+    @model_validator(mode="after")
+    def _canaries_for_canary_attacks(self) -> RunSpec:
+        needs = {"exposure", "extraction"} & set(self.attacks.run)
+        if needs and not self.data.canaries:
+            raise ValueError(f"attacks {sorted(needs)} need data.canaries (a canaries.json)")
+        if "dp_only" in self.variants and not self.dp.enabled:
+            raise ValueError("variant dp_only needs dp.enabled: true")
+        if "scrub_only" in self.variants and not self.scrub.enabled:
+            raise ValueError("variant scrub_only needs scrub.enabled: true")
+        return self
+
+    def variant_settings(self) -> dict[str, dict[str, bool]]:
+        """Which mitigations each variant of this run applies, in run order."""
+        out = {
+            "baseline": {"scrub": False, "dp": False},
+            "private": {"scrub": self.scrub.enabled, "dp": self.dp.enabled},
+        }
+        for v in self.variants:
+            out[v] = {"scrub": v == "scrub_only", "dp": v == "dp_only"}
+        return out
+
+
+def resolve_path(value: str, base: Path, out: Path) -> Path:
+    """Resolve a spec path: ``${out}`` is the run folder; relative means relative to ``base``."""
+    p = Path(value.replace("${out}", str(out)))
+    return p if p.is_absolute() else (base / p)
+
+
+def _format_error(err: dict) -> str:
+    loc = ".".join(str(x) for x in err["loc"]) or "(spec)"
+    kind, ctx, got = err["type"], err.get("ctx", {}), err.get("input")
+    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        op = {"greater_than": ">", "greater_than_equal": ">=", "less_than": "<"}.get(kind, "<=")
+        bound = next(iter(ctx.values()))
+        if isinstance(bound, float) and bound.is_integer():
+            bound = int(bound)
+        return f"{loc}: must be {op} {bound}, got {got!r}"
+    if kind == "missing":
+        return f"{loc}: required field is missing"
+    if kind == "extra_forbidden":
+        return f"{loc}: unknown field"
+    if kind == "value_error":
+        return f"{loc}: {str(ctx.get('error', err['msg']))}"
+    return f"{loc}: {err['msg'].rstrip('.').lower()}, got {got!r}"
+
+
+def parse_spec(raw: object, source: str = "spec") -> RunSpec:
+    if not isinstance(raw, dict):
+        raise SpecError(f"{source}: the spec must be a YAML mapping, got {type(raw).__name__}")
+    try:
+        return RunSpec.model_validate(raw)
+    except ValidationError as exc:
+        lines = [_format_error(e) for e in exc.errors()]
+        raise SpecError(f"{source}: invalid spec:\n  " + "\n  ".join(lines)) from None
+
+
+def load_spec(path: str | Path) -> RunSpec:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecError(f"{path}: spec file not found") from None
+    except UnicodeDecodeError as exc:
+        raise SpecError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark else ""
+        raise SpecError(f"{path}{where}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
+    return parse_spec(raw, str(path))

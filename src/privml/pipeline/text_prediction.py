@@ -1,0 +1,306 @@
+"""The private text-prediction pipeline, end to end.
+
+Orchestration only: every step is a call into a technique package (data, scrub, model, dp,
+accounting, attacks, report). Stages:
+
+1. read the private corpus and split users into training and held-out users;
+2. scrub PII (when any variant asks for it);
+3. train the tokenizer and pre-train the model on the PUBLIC corpus (the public-only model);
+4. fine-tune one copy per variant: baseline (no mitigation), private (all enabled mitigations)
+   and, on request, dp_only and scrub_only;
+5. measure utility and run the same attacks on every variant;
+6. write results.json, report.html and the run log, after checking that no artifact holds a
+   planted secret.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from privml import __version__, atomic
+from privml.data.records import Record, read_records
+from privml.model.encoding import encode_rows, encode_units
+from privml.model.evaluate import lm_utility
+from privml.model.gpt import GPTConfig, TinyGPT
+from privml.model.public_corpus import public_lines
+from privml.model.tokenizer import PAD, train_tokenizer
+from privml.model.train import train_lm
+from privml.pipeline.attack_suite import attack_variant, load_canaries
+from privml.pipeline.progress import Reporter
+from privml.pipeline.spec import RunSpec, resolve_path
+from privml.report.hygiene import planted_secrets, scan_artifacts, scan_text
+
+
+@dataclass
+class Corpus:
+    """The private corpus after reading and splitting (texts kept in memory only)."""
+
+    records: list[Record]
+    train_users: list[str]
+    heldout_users: list[str]
+    by_user: dict[str, list[int]]
+    scrubbed: list[str] | None = None
+    pii_found: dict[str, int] = field(default_factory=dict)
+    detected_values: set[str] = field(default_factory=set)
+    skipped: int = 0
+
+    def texts(self, idx: list[int], scrub: bool) -> list[str]:
+        src = self.scrubbed if scrub else None
+        return [src[i] if src is not None else self.records[i].text for i in idx]
+
+
+def _split_users(by_user: dict, fraction: float, keep: set[str], seed: int) -> tuple[list, list]:
+    users = sorted(by_user)
+    candidates = [u for u in users if u not in keep]
+    rng = np.random.default_rng(seed)
+    n_held = max(1, round(fraction * len(users))) if len(candidates) > 1 else 0
+    held = set(rng.choice(candidates, size=min(n_held, len(candidates) - 1), replace=False))
+    return [u for u in users if u not in held], sorted(held)
+
+
+def _scrub(corpus: Corpus, spec: RunSpec, rep: Reporter) -> None:
+    from privml.scrub import make_scrubber
+
+    scrubber = make_scrubber(spec.scrub.entities, spec.scrub.score_threshold)
+    out, counts = [], Counter()
+    n = len(corpus.records)
+    with rep.stage("Scrubbing PII", n) as update:
+        for i, rec in enumerate(corpus.records, start=1):
+            res = scrubber.scrub(rec.text)
+            out.append(res.text)
+            counts.update(res.counts)
+            for s in res.spans:
+                value = rec.text[s.start : s.end]
+                if len(value) >= 6 and any(c.isdigit() or c in " @" for c in value):
+                    corpus.detected_values.add(value)
+            if i % 200 == 0 or i == n:
+                update(i, n)
+    corpus.scrubbed, corpus.pii_found = out, dict(sorted(counts.items()))
+
+
+def _scrubber_recall(corpus: Corpus, labels: Path | None) -> tuple[dict, dict]:
+    """Planted counts and the share of planted values the scrubber removed, per type."""
+    if not labels or not labels.exists() or corpus.scrubbed is None:
+        return {}, {}
+    line_to_idx = {r.line - 1: i for i, r in enumerate(corpus.records)}
+    planted, caught = Counter(), Counter()
+    with labels.open(encoding="utf-8") as fh:
+        for n, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                rec, typ, value = int(row["record"]), str(row["type"]), str(row["value"])
+            except (ValueError, KeyError, TypeError) as exc:
+                raise ValueError(f"{labels}:{n}: bad label row ({type(exc).__name__})") from None
+            if rec not in line_to_idx:
+                continue
+            planted[typ] += 1
+            caught[typ] += value not in corpus.scrubbed[line_to_idx[rec]]
+    recall = {t: round(caught[t] / planted[t], 4) for t in sorted(planted)}
+    return dict(sorted(planted.items())), recall
+
+
+def _save_model(model: TinyGPT, path: Path) -> None:
+    with atomic.atomic_open(path, "wb") as fh:
+        torch.save({"config": model.cfg.to_dict(), "state_dict": model.state_dict()}, fh)
+
+
+def _finetune(variant, settings, base, corpus, tok, spec, rep, seed) -> tuple[TinyGPT, dict]:
+    from privml.dp import DPConfig, train_dp
+
+    model = copy.deepcopy(base)
+    pad = tok.token_to_id(PAD)
+    ctx = spec.model.context
+    users = corpus.train_users
+    info: dict = {"scrub": settings["scrub"], "dp": settings["dp"]}
+    if settings["dp"]:
+        dp = spec.dp
+        if dp.unit == "user":
+            groups = [corpus.texts(corpus.by_user[u], settings["scrub"]) for u in users]
+        else:
+            idx = [i for u in users for i in corpus.by_user[u]]
+            groups = [[t] for t in corpus.texts(idx, settings["scrub"])]
+        units = encode_units(tok, groups, ctx, max_rows=dp.max_rows_per_unit)
+        delta = dp.delta if dp.delta is not None else 1.0 / (10 * len(units))
+        cfg = DPConfig(dp.target_epsilon, delta, dp.max_grad_norm, dp.epochs, dp.batch_size, dp.lr,
+                       dp.accountant)
+        with rep.stage(f"DP fine-tuning ({variant})") as update:
+            st = train_dp(model, units, cfg, pad_id=pad, progress=update)
+        info.update(
+            epochs=dp.epochs, steps=st.steps, seconds=round(st.seconds, 1),
+            batch_size=dp.batch_size, max_grad_norm=dp.max_grad_norm, lr=dp.lr,
+            noise_multiplier=round(st.noise_multiplier, 4), sampling_rate=round(st.sampling_rate, 5),
+            epsilon=round(st.epsilon, 4), epsilon_rdp=round(st.epsilon_rdp, 4), delta=delta,
+            accountant=st.accountant, unit=dp.unit, privacy_units=st.units,
+            target_epsilon=dp.target_epsilon, accountant_note=st.note,
+            delta_rule="spec" if dp.delta is not None else "1/(10·N)",
+        )
+    else:
+        ft = spec.model.finetune
+        idx = [i for u in users for i in corpus.by_user[u]]
+        units = encode_units(tok, [[t] for t in corpus.texts(idx, settings["scrub"])], ctx)
+        with rep.stage(f"Fine-tuning ({variant})") as update:
+            st = train_lm(model, units, pad_id=pad, epochs=ft.epochs, batch_size=ft.batch_size,
+                          lr=ft.lr, seed=seed, progress=update)
+        info.update(epochs=ft.epochs, steps=st.steps, seconds=round(st.seconds, 1),
+                    batch_size=ft.batch_size, lr=ft.lr)
+    return model, info
+
+
+def run_pipeline(
+    spec: RunSpec, spec_dir: Path, out: Path, *, quiet: bool = False, skip_bad_rows: bool = False
+) -> dict:
+    """Run ``spec`` and write its artifacts to ``out``; return the results dict."""
+    rep = Reporter(quiet)
+    start, started = time.perf_counter(), datetime.now(UTC).isoformat(timespec="seconds")
+    torch.manual_seed(spec.seed)
+    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    out.mkdir(parents=True, exist_ok=True)
+    log: list[str] = []
+
+    def mark(stage: str) -> None:
+        log.append(f"{time.perf_counter() - start:8.1f}s  {stage}")
+        rep.info(f"[bold]{stage}[/bold]")
+
+    private = resolve_path(spec.data.private, spec_dir, out)
+    labels = resolve_path(spec.data.pii_labels, spec_dir, out) if spec.data.pii_labels else None
+    canary_path = resolve_path(spec.data.canaries, spec_dir, out) if spec.data.canaries else None
+    read = read_records(private, skip_bad_rows=skip_bad_rows, text_field=spec.data.text_field,
+                        user_field=spec.data.user_field)
+    canaries = load_canaries(canary_path) if canary_path else []
+    by_user: dict[str, list[int]] = defaultdict(list)
+    for i, r in enumerate(read.records):
+        by_user[r.user_id].append(i)
+    unknown = sorted({c.user_id for c in canaries} - set(by_user))
+    if unknown:
+        raise ValueError(f"{canary_path}: {len(unknown)} canary user_id(s) not in {private}")
+    train_u, held_u = _split_users(by_user, spec.data.heldout_fraction,
+                                   {c.user_id for c in canaries}, spec.seed)
+    if not held_u:
+        raise ValueError(f"{private}: need at least 2 users to hold some out for evaluation")
+    corpus = Corpus(read.records, train_u, held_u, dict(by_user), skipped=read.skipped)
+    mark(f"Read {len(read.records)} records from {len(by_user)} users"
+         + (f" (skipped {read.skipped} bad rows)" if read.skipped else ""))
+
+    variants = spec.variant_settings()
+    if any(v["scrub"] for v in variants.values()):
+        _scrub(corpus, spec, rep)
+        mark("Scrubbed PII")
+    planted, recall = _scrubber_recall(corpus, labels)
+
+    tok = train_tokenizer(public_lines(tuple(spec.data.public)), spec.model.vocab_size)
+    pad = tok.token_to_id(PAD)
+    atomic.write_text(out / "tokenizer.json", tok.to_str())
+    ctx = spec.model.context
+    rows = [r for line in public_lines(tuple(spec.data.public)) for r in encode_rows(tok, line, ctx)]
+    order = np.random.default_rng(spec.seed).permutation(len(rows))[: spec.data.public_max_rows]
+    public_units = [torch.tensor([rows[i]]) for i in order]
+    gcfg = GPTConfig(tok.get_vocab_size(), spec.model.d_model, spec.model.layers,
+                     spec.model.heads, ctx)
+    base = TinyGPT(gcfg)
+    pt = spec.model.pretrain
+    with rep.stage("Pre-training on the public corpus") as update:
+        pst = train_lm(base, public_units, pad_id=pad, epochs=pt.epochs, batch_size=pt.batch_size,
+                       lr=pt.lr, seed=spec.seed, progress=update)
+    _save_model(base, out / "models" / "public_only.pt")
+    mark("Pre-trained the public-only model")
+
+    held_idx = [i for u in held_u for i in corpus.by_user[u]]
+
+    def heldout_units(scrub: bool) -> list[torch.Tensor]:
+        return encode_units(tok, [[t] for t in corpus.texts(held_idx, scrub)], ctx)
+
+    utility = {"public_only": lm_utility(base, heldout_units(False), tok, pad)}
+    training, attacks = {}, {}
+    for n, (name, settings) in enumerate(variants.items()):
+        model, training[name] = _finetune(name, settings, base, corpus, tok, spec, rep,
+                                          spec.seed + n)
+        _save_model(model, out / "models" / f"{name}.pt")
+        utility[name] = lm_utility(model, heldout_units(settings["scrub"]), tok, pad)
+        attacks[name] = attack_variant(model, tok, corpus, settings["scrub"], canaries, spec,
+                                       held_idx, rep)
+        mark(f"Trained and attacked variant {name}")
+
+    results = {
+        "privml_version": __version__,
+        "run": {"name": spec.name, "spec_path": str(spec_dir), "started": started,
+                "seed": spec.seed},
+        "data": {
+            "records": len(corpus.records), "users": len(by_user),
+            "train_users": len(train_u), "heldout_users": len(held_u),
+            "train_records": sum(len(corpus.by_user[u]) for u in train_u),
+            "heldout_records": len(held_idx), "skipped_rows": read.skipped,
+            "pii_found": corpus.pii_found, "pii_planted": planted, "scrubber_recall": recall,
+            "canaries": len(canaries),
+        },
+        "model": {
+            "architecture": "tiny GPT (decoder-only transformer, untied embeddings)",
+            "parameters": base.num_parameters(), "d_model": gcfg.d_model,
+            "layers": gcfg.n_layers, "heads": gcfg.n_heads, "context": gcfg.context,
+            "vocab_size": gcfg.vocab_size,
+            "tokenizer": "word-level, one token per digit, trained on the public corpus only",
+        },
+        "training": {
+            "pretrain": {"epochs": pt.epochs, "steps": pst.steps, "seconds": round(pst.seconds, 1),
+                         "rows": len(public_units), "corpus": " + ".join(spec.data.public)},
+            "variants": training,
+        },
+        "privacy": _privacy_summary(training),
+        "utility": utility,
+        "attacks": attacks,
+    }
+    mark("Writing results and report")
+    _finish(results, out, log, labels, canary_path, corpus.detected_values, start)
+    return results
+
+
+def _privacy_summary(training: dict) -> dict:
+    for name in ("private", "dp_only"):
+        t = training.get(name)
+        if t and t["dp"]:
+            keys = ("epsilon", "delta", "unit", "accountant", "epsilon_rdp", "target_epsilon",
+                    "noise_multiplier", "sampling_rate", "steps", "max_grad_norm",
+                    "privacy_units", "delta_rule", "accountant_note")
+            return {"variant": name, **{k: t[k] for k in keys}}
+    return {"variant": None, "epsilon": None, "delta": None, "unit": "none", "accountant": None}
+
+
+def _finish(results, out, log, labels, canary_path, detected, start) -> None:
+    """Leak-check every artifact, then write results.json, report.html and run.log."""
+    from privml.report import make_verdict, render_report
+
+    secrets = planted_secrets(labels, canary_path)
+    for v in detected:
+        secrets.setdefault(v, "DETECTED_PII")
+    results["run"]["seconds"] = round(time.perf_counter() - start, 1)
+    log_text = "\n".join(log) + "\n"
+    files = [out / "tokenizer.json", *sorted((out / "models").glob("*.pt"))]
+    hygiene = scan_artifacts(files, secrets, out)
+    extra = scan_text("run.log", log_text, secrets)
+    results["hygiene"] = {"leak_check": hygiene}
+    results["verdict"] = make_verdict(results)
+    results_text = json.dumps(results, indent=2, allow_nan=False) + "\n"
+    html = render_report(results)
+    extra += scan_text("results.json", results_text, secrets) + scan_text("report.html", html, secrets)
+    if extra:
+        hygiene["leaks"] += extra
+        hygiene["passed"] = False
+        results["verdict"] = make_verdict(results)
+        results_text = json.dumps(results, indent=2, allow_nan=False) + "\n"
+        html = render_report(results)
+    hygiene["artifacts_checked"] += 3
+    results_text = json.dumps(results, indent=2, allow_nan=False) + "\n"
+    atomic.write_text(out / "run.log", log_text)
+    atomic.write_text(out / "results.json", results_text)
+    atomic.write_text(out / "report.html", render_report(results))

@@ -1,0 +1,147 @@
+"""The small, stable scrubber interface: spans, results, overlap resolution and batch helpers.
+
+Everything engine-specific (Presidio, recognizers, name lists) lives in other modules; this
+module imports nothing heavy so that code depending only on the interface stays cheap to import.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+ENTITY_TYPES: tuple[str, ...] = (
+    "PERSON",
+    "EMAIL_ADDRESS",
+    "PHONE_NUMBER",
+    "US_SSN",
+    "CREDIT_CARD",
+    "IP_ADDRESS",
+    "IBAN_CODE",
+    "STREET_ADDRESS",
+)
+
+DEFAULT_SCORE_THRESHOLD = 0.5
+
+# How often ``scrub_texts`` reports progress (in texts).
+PROGRESS_EVERY = 1000
+
+
+@dataclass(frozen=True)
+class Span:
+    """A detected value: ``text[start:end]`` of the original text is an ``entity_type``."""
+
+    start: int
+    end: int
+    entity_type: str
+    score: float
+
+
+@dataclass(frozen=True)
+class ScrubResult:
+    """A scrubbed text.
+
+    ``text`` has each detected value replaced by its type tag (``<PERSON>``); ``spans`` are the
+    detected values in the ORIGINAL text (non-overlapping, sorted by start); ``counts`` is the
+    number of spans per entity type (types with no span are absent).
+    """
+
+    text: str
+    spans: tuple[Span, ...]
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Scrubber(Protocol):
+    """Anything that finds PII spans in a text and replaces them by type tags."""
+
+    entities: tuple[str, ...]
+
+    def analyze(self, text: str) -> list[Span]:
+        """Non-overlapping spans in ``text``, sorted by start."""
+        ...
+
+    def scrub(self, text: str) -> ScrubResult:
+        """``text`` with every span replaced by ``tag(span.entity_type)``."""
+        ...
+
+
+def tag(entity_type: str) -> str:
+    """The placeholder that replaces a value of ``entity_type`` in scrubbed text."""
+    return f"<{entity_type}>"
+
+
+def resolve_overlaps(spans: Iterable[Span]) -> list[Span]:
+    """Drop overlapping spans, keeping the higher score, then the longer span.
+
+    Remaining ties are broken by the earlier start, then the entity type name, so the result is
+    deterministic. Empty spans are dropped. Returns the kept spans sorted by start.
+    """
+    ranked = sorted(
+        (s for s in spans if s.end > s.start),
+        key=lambda s: (-s.score, -(s.end - s.start), s.start, s.entity_type),
+    )
+    starts: list[int] = []
+    kept: list[Span] = []  # sorted by start, pairwise non-overlapping
+    for span in ranked:
+        i = bisect.bisect_left(starts, span.start)
+        if i > 0 and kept[i - 1].end > span.start:
+            continue  # overlaps the kept span that starts before it
+        if i < len(kept) and kept[i].start < span.end:
+            continue  # overlaps the kept span that starts at/after it
+        starts.insert(i, span.start)
+        kept.insert(i, span)
+    return kept
+
+
+def apply_spans(text: str, spans: Sequence[Span]) -> ScrubResult:
+    """Replace each span of ``text`` by its tag. ``spans`` must be sorted and non-overlapping."""
+    parts: list[str] = []
+    pos = 0
+    counts: Counter[str] = Counter()
+    for span in spans:
+        parts.append(text[pos : span.start])
+        parts.append(tag(span.entity_type))
+        counts[span.entity_type] += 1
+        pos = span.end
+    parts.append(text[pos:])
+    return ScrubResult(text="".join(parts), spans=tuple(spans), counts=dict(counts))
+
+
+def scrub_texts(
+    texts: Iterable[str],
+    scrubber: Scrubber,
+    *,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[list[str], Counter[str]]:
+    """Scrub every text; return the scrubbed texts (same order) and the total counts per type.
+
+    ``progress(n_done)`` is called every ``PROGRESS_EVERY`` texts and once at the end.
+    """
+    out: list[str] = []
+    totals: Counter[str] = Counter()
+    for n_done, text in enumerate(texts, start=1):
+        result = scrubber.scrub(text)
+        out.append(result.text)
+        totals.update(result.counts)
+        if progress is not None and n_done % PROGRESS_EVERY == 0:
+            progress(n_done)
+    if progress is not None and (not out or len(out) % PROGRESS_EVERY != 0):
+        progress(len(out))
+    return out, totals
+
+
+def make_scrubber(
+    entities: Sequence[str] | None = None,
+    score_threshold: float = DEFAULT_SCORE_THRESHOLD,
+) -> Scrubber:
+    """The default scrubber: Presidio's analyzer with offline recognizers (no spaCy model).
+
+    ``entities`` defaults to all of ``ENTITY_TYPES``. Construction loads the name lists and
+    compiles the recognizers (a fraction of a second): build one scrubber and reuse it.
+    """
+    from privml.scrub.presidio_engine import PresidioScrubber
+
+    return PresidioScrubber(entities=entities, score_threshold=score_threshold)
