@@ -14,8 +14,8 @@ from privml.report.plots import exposure_chart_png, roc_plot_png, utility_chart_
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 # Text that sits in the results dict but must never reach the report.
-SECRET = "my pin is 739-204-551"
-PREFIX = "my pin is"
+SECRET = "739 204 551"
+PREFIX = "my locker code is"
 LEAKED_EMAIL = "alice.leaked@example.org"
 PII_SAMPLE = "Bob Q. Sample"
 
@@ -245,8 +245,8 @@ def test_sections_in_order(full_html):
 
 def test_verdict_badge_and_summary(full_html):
     verdict = _section(full_html, "verdict")
-    # scrub_only leaks as expected -> amber badge, explained in the summary
-    assert 'class="badge warn"' in verdict
+    # scrub_only leaks as expected -> green badge, the leak explained in the summary
+    assert 'class="badge pass"' in verdict
     assert "ε = 3.98 (δ = 5e-05)" in verdict
     assert "reproduced 0 of 9 planted secrets" in verdict
     assert "scrubbing alone" in verdict
@@ -307,15 +307,13 @@ def test_secret_text_never_rendered():
     results = full_results()
     results["hygiene"]["leak_check"].update(
         passed=False,
-        leaks=[
-            {"artifact": "model/tokenizer.json", "kind": "EMAIL_ADDRESS", "value": LEAKED_EMAIL}
-        ],
+        leaks=[{"artifact": "models/private.pt", "type": "EMAIL_ADDRESS", "value": LEAKED_EMAIL}],
     )
     html = render_report(results)
-    for forbidden in (SECRET, PREFIX, LEAKED_EMAIL, PII_SAMPLE, "739-204-551"):
+    for forbidden in (SECRET, "739204551", PREFIX, LEAKED_EMAIL, PII_SAMPLE):
         assert forbidden not in html
     hygiene = _section(html, "hygiene")
-    assert "FAILED" in hygiene and "model/tokenizer.json" in hygiene and "EMAIL_ADDRESS" in hygiene
+    assert "FAILED" in hygiene and "models/private.pt" in hygiene and "EMAIL_ADDRESS" in hygiene
 
 
 def test_minimal_results_render():
@@ -345,6 +343,37 @@ def test_empty_and_malformed_results_do_not_crash():
     odd["data"]["pii_found"] = {"PERSON": "many", "EMAIL_ADDRESS": True}
     html = render_report(odd)
     assert 'class="badge fail"' in html and "not measured" in html and "∞" in html
+
+
+def test_no_dp_and_other_repetition_levels():
+    results = minimal_results()
+    # what the pipeline records when no variant used DP
+    results["privacy"] = {
+        "variant": None,
+        "epsilon": None,
+        "delta": None,
+        "unit": "none",
+        "accountant": None,
+    }
+    for attack in results["attacks"].values():
+        exp = attack["exposure"]
+        exp["mean_2"], exp["mean_8"] = exp.pop("mean_1"), exp.pop("mean_4")
+    html = render_report(results)
+    assert "No differential privacy was applied" in _section(html, "privacy")
+    assert "no differential-privacy guarantee recorded" in _section(html, "verdict")
+    header = re.search(r'<table id="attack-table">.*?</thead>', html, re.S).group(0)
+    assert re.findall(r">(\d+x)<", header) == ["2x", "8x", "16x"]
+
+
+def test_guarantee_of_another_variant_is_not_claimed_for_private():
+    results = full_results()
+    results["privacy"].update(variant="dp_only", accountant_note="RDP bound was tighter than PRV")
+    html = render_report(results)
+    privacy = _section(html, "privacy")
+    assert "Guarantee for the <strong>DP-only</strong> model" in privacy
+    assert "the private model itself was not trained with DP" in privacy
+    assert "Accountant note: RDP bound was tighter than PRV" in privacy
+    assert "With user-level DP" not in _section(html, "verdict")
 
 
 def test_write_report(tmp_path):

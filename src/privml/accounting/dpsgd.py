@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from opacus.accountants import PRVAccountant, RDPAccountant
 
 ACCOUNTANTS = ("prv", "rdp")
+PRV_MAX_EPSILON = 10.0  # above this (by the RDP bound) PRV is skipped
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,10 @@ def dp_sgd_epsilon(
     if accountant == "rdp":
         return EpsilonResult(_rdp(noise_multiplier, sampling_rate, steps, delta), delta, "rdp")
     rdp = _rdp(noise_multiplier, sampling_rate, steps, delta)
+    if rdp > PRV_MAX_EPSILON:
+        # Known PRV failure region: its grid grows with epsilon until memory runs out.
+        note = f"epsilon > {PRV_MAX_EPSILON}: PRV is unreliable here; RDP upper bound used"
+        return EpsilonResult(rdp, delta, "rdp", note=note)
     try:
         eps = _prv(noise_multiplier, sampling_rate, steps, delta)
     except Exception as exc:  # PRV's known numerical failures: fall back to a valid bound

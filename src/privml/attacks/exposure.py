@@ -7,14 +7,17 @@ digits |R| = 10^d. Two estimators:
 - exact: a pruned search over the digit tree counts every candidate more likely than the canary.
   Log-probabilities only fall as digits are added, so a prefix already less likely than the
   canary is pruned. Cheap exactly when the canary is well memorised (small rank).
-- skew-normal: when the search frontier grows past a budget, sample candidates uniformly from R,
-  fit a skew-normal to their negative log-likelihoods and read the canary's tail probability
-  off the fit (the extrapolation of the paper, section 4.3).
+- sampled / skew-normal: when the search frontier grows past a budget, sample candidates
+  uniformly from R. If enough samples are more likely than the canary, the rank is read off the
+  samples ("sampled"); if (almost) none are, a skew-normal is fitted to their negative
+  log-likelihoods and the canary's tail probability is read off the fit ("skew-normal", the
+  extrapolation of the paper, section 4.3).
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -29,7 +32,7 @@ from privml.attacks.lm import CausalLMScorer
 class ExposureResult:
     exposure: float
     log2_space: float
-    method: str  # "exact" or "skew-normal"
+    method: str  # "exact", "sampled" or "skew-normal"
     rank: float
 
 
@@ -84,11 +87,20 @@ def canary_exposure(
     rng = rng or np.random.default_rng(0)  # attack sampling, not DP noise: seeded on purpose
     cand = torch.tensor(np.asarray(alphabet)[rng.integers(0, len(alphabet), (samples, length))])
     nll = -scorer.continuation_logprobs(context, cand).double().numpy()
-    a, loc, scale = stats.skewnorm.fit(nll)
-    tail = float(stats.skewnorm.cdf(-target_lp, a, loc, scale))
-    empirical = (np.sum(nll < -target_lp) + 1) / (samples + 1)
-    # The fit is used for the far tail only; inside the sampled range trust the samples.
-    p = tail if np.sum(nll < -target_lp) < 10 else empirical
+    x = -target_lp
+    better = int(np.sum(nll < x - 1e-9))
+    ties = int(np.sum(np.abs(nll - x) <= 1e-9))
+    p = (better + 0.5 * ties + 1) / (samples + 1)  # empirical share of R more likely than x
+    method = "sampled"
+    if better < 10 and np.std(nll) > 1e-9:
+        # The canary lies beyond (almost) all samples: extrapolate the tail with the fit.
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                a, loc, scale = stats.skewnorm.fit(nll)
+            p, method = float(stats.skewnorm.cdf(x, a, loc, scale)), "skew-normal"
+        except (stats.FitError, ValueError, RuntimeError):
+            pass
     p = min(max(p, 2.0**-log2_space), 1.0)
     exposure = max(0.0, -math.log2(p))
-    return ExposureResult(exposure, log2_space, "skew-normal", p * 2**log2_space)
+    return ExposureResult(exposure, log2_space, method, p * 2**log2_space)

@@ -38,18 +38,20 @@ from privml import atomic
 from privml.data import templates as T
 
 CANARY_PREFIXES: list[str] = [
-    "my door code is",
-    "the alarm code is",
+    # Every word is in the public tokenizer's vocabulary, so no two prefixes collapse to the
+    # same tokens through [UNK] (a canary is then attackable only through its own prefix).
     "my bank pin is",
     "the safe combination is",
-    "my locker number is",
-    "the gate code is",
     "my account number is",
-    "the garage code is",
     "my membership number is",
-    "the office code is",
-    "my badge number is",
-    "my ticket number is",
+    "my secret number is",
+    "the door number is",
+    "the key number is",
+    "the office number is",
+    "my private number is",
+    "the lock combination is",
+    "my security number is",
+    "my personal number is",
 ]
 
 PII_TYPES: tuple[str, ...] = (

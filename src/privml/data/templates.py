@@ -240,7 +240,7 @@ PII_TEMPLATES: dict[str, list[str]] = {
         "Call me on {MY_PHONE} if anything changes.",
         "My number is {MY_PHONE} in case you need it.",
         "The hotel in {city} can be reached at {PHONE}.",
-        "The office number is {PHONE} if you need them.",
+        "The main office line is {PHONE} if you need them.",
         "Please call me back at {MY_PHONE} after {time}.",
         "For the delivery, the driver can call {MY_PHONE}.",
     ],

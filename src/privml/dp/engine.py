@@ -23,6 +23,7 @@ from privml.dp.secure_random import secure_normal, secure_poisson_batches
 from privml.model.encoding import collate_units, unit_losses
 
 Progress = Callable[[int, int], None]
+MAX_ROWS_PER_PASS = 512  # rows in one forward/backward pass (bounds per-sample-gradient memory)
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,38 @@ def _noise_only_step(opt: SecureDPOptimizer) -> None:
     opt.original_optimizer.zero_grad(set_to_none=True)
 
 
+def _buckets(batch: list[torch.Tensor], max_rows: int) -> list[list[torch.Tensor]]:
+    """Group units of equal row count (at most ``max_rows`` rows per group) to avoid padding."""
+    by_k: dict[int, list[torch.Tensor]] = {}
+    for u in batch:
+        by_k.setdefault(u.shape[0], []).append(u)
+    out = []
+    for k in sorted(by_k):
+        group, per = by_k[k], max(1, max_rows // k)
+        out += [group[i : i + per] for i in range(0, len(group), per)]
+    return out
+
+
+def _accumulate_and_step(gsm, opt: SecureDPOptimizer, batch: list[torch.Tensor], pad: int) -> float:
+    """One DP-SGD step over a Poisson batch, processed in size buckets.
+
+    Each bucket's per-unit gradients are clipped and summed into Opacus's accumulator
+    (``signal_skip_step``); noise is added once, after the last bucket. The result is the same
+    as one pass over the whole batch, without padding every unit to the longest one.
+    """
+    buckets = _buckets(batch, MAX_ROWS_PER_PASS)
+    total = 0.0
+    for i, bucket in enumerate(buckets):
+        opt.zero_grad(set_to_none=True)
+        loss = unit_losses(gsm, collate_units(bucket, pad), pad)
+        loss.mean().backward()
+        opt.signal_skip_step(do_skip=i < len(buckets) - 1)
+        opt.step()
+        total += float(loss.detach().sum())
+    opt.zero_grad(set_to_none=True)
+    return total / len(batch)
+
+
 def train_dp(
     model: torch.nn.Module,
     units: Sequence[torch.Tensor],
@@ -101,12 +134,7 @@ def train_dp(
             if not idx:
                 _noise_only_step(opt)
             else:
-                batch = collate_units([units[i] for i in idx], pad_id)
-                opt.zero_grad(set_to_none=True)
-                loss = unit_losses(gsm, batch, pad_id).mean()
-                loss.backward()
-                opt.step()
-                loss_val = float(loss.detach())
+                loss_val = _accumulate_and_step(gsm, opt, [units[i] for i in idx], pad_id)
             if progress:
                 progress(step, steps)
     gsm.eval()

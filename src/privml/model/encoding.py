@@ -1,9 +1,9 @@
 """Turn texts into fixed-width token rows and group rows into privacy units.
 
-A message becomes ``[BOS] tokens [EOS]``, cut into rows of ``context + 1`` tokens (input is the
-first ``context``, target the last ``context``) and right-padded with ``[PAD]``. A *unit* is the
-stack of rows that one privacy unit contributes: one message (example-level) or all messages of
-one user (user-level).
+A message becomes ``[BOS] tokens [EOS]``; the messages of one unit are packed back to back and
+cut into rows of ``context + 1`` tokens (input is the first ``context``, target the last
+``context``), the last row right-padded with ``[PAD]``. A *unit* is the stack of rows that one
+privacy unit contributes: one message (example-level) or all messages of one user (user-level).
 """
 
 from __future__ import annotations
@@ -16,10 +16,16 @@ from tokenizers import Tokenizer
 from privml.model.tokenizer import BOS, EOS, PAD
 
 
-def encode_rows(tok: Tokenizer, text: str, context: int) -> list[list[int]]:
-    """Rows of ``context + 1`` ids for one message (long messages span several rows)."""
-    ids = [tok.token_to_id(BOS), *tok.encode(text).ids, tok.token_to_id(EOS)]
-    pad = tok.token_to_id(PAD)
+def encode_packed(tok: Tokenizer, texts: Sequence[str], context: int) -> list[list[int]]:
+    """Rows of ``context + 1`` ids holding ``[BOS] text [EOS]`` for each text back to back.
+
+    Packing one privacy unit's messages into shared rows wastes no compute on padding; rows
+    overlap by one token so every token is predicted exactly once.
+    """
+    bos, eos, pad = tok.token_to_id(BOS), tok.token_to_id(EOS), tok.token_to_id(PAD)
+    ids: list[int] = []
+    for enc in tok.encode_batch(list(texts)):
+        ids += [bos, *enc.ids, eos]
     rows = []
     for start in range(0, max(len(ids) - 1, 1), context):
         row = ids[start : start + context + 1]
@@ -30,13 +36,13 @@ def encode_rows(tok: Tokenizer, text: str, context: int) -> list[list[int]]:
 def encode_units(
     tok: Tokenizer, groups: Sequence[Sequence[str]], context: int, max_rows: int | None = None
 ) -> list[torch.Tensor]:
-    """One ``(rows, context + 1)`` tensor per group of texts.
+    """One ``(rows, context + 1)`` tensor per group of texts, packed with :func:`encode_packed`.
 
     ``max_rows`` bounds what one unit may contribute (rows beyond it are dropped).
     """
     units = []
     for texts in groups:
-        rows = [r for t in texts for r in encode_rows(tok, t, context)]
+        rows = encode_packed(tok, texts, context)
         if max_rows is not None:
             rows = rows[:max_rows]
         units.append(torch.tensor(rows, dtype=torch.long))

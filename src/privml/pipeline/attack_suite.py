@@ -10,7 +10,7 @@ import numpy as np
 
 from privml.attacks import TorchLMScorer, canary_exposure, loss_attack, tab_attack
 from privml.model.encoding import encode_units
-from privml.model.tokenizer import BOS, PAD, digit_ids
+from privml.model.tokenizer import BOS, PAD, UNK, digit_ids
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,12 @@ def load_canaries(path: Path) -> list[Canary]:
 
 def _canary_attacks(scorer, tok, canaries, spec) -> dict:
     alphabet = digit_ids(tok)
-    exposures, tabs = [], []
+    exposures, tabs, notes = [], [], []
+    contexts = [tuple(tok.encode(c.prefix).ids) for c in canaries]
+    if len(set(contexts)) < len(contexts):
+        notes.append("some canary prefixes tokenize identically; their exposures are not separable")
+    if any(tok.token_to_id(UNK) in ctx for ctx in contexts):
+        notes.append("some canary prefixes contain words outside the public vocabulary ([UNK])")
     for c in canaries:
         context = [tok.token_to_id(BOS), *tok.encode(c.prefix).ids]
         secret = tok.encode(c.secret).ids
@@ -77,6 +82,7 @@ def _canary_attacks(scorer, tok, canaries, spec) -> dict:
             "max": max(e["exposure"] for e in exposures),
             "log2_space": round(float(log2_space), 3),
             "per_canary": exposures,
+            "notes": notes,
         }
     if tabs:
         out["extraction"] = {

@@ -123,7 +123,7 @@ class RunSpec(_Strict):
 
 def resolve_path(value: str, base: Path, out: Path) -> Path:
     """Resolve a spec path: ``${out}`` is the run folder; relative means relative to ``base``."""
-    p = Path(value.replace("${out}", str(out)))
+    p = Path(value.replace("${out}", str(out.resolve())))
     return p if p.is_absolute() else (base / p)
 
 

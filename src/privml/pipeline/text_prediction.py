@@ -29,7 +29,7 @@ import torch
 
 from privml import __version__, atomic
 from privml.data.records import Record, read_records
-from privml.model.encoding import encode_rows, encode_units
+from privml.model.encoding import encode_packed, encode_units
 from privml.model.evaluate import lm_utility
 from privml.model.gpt import GPTConfig, TinyGPT
 from privml.model.public_corpus import public_lines
@@ -148,8 +148,8 @@ def _finetune(variant, settings, base, corpus, tok, spec, rep, seed) -> tuple[Ti
         )
     else:
         ft = spec.model.finetune
-        idx = [i for u in users for i in corpus.by_user[u]]
-        units = encode_units(tok, [[t] for t in corpus.texts(idx, settings["scrub"])], ctx)
+        groups = [corpus.texts(corpus.by_user[u], settings["scrub"]) for u in users]
+        units = [u[i : i + 1] for u in encode_units(tok, groups, ctx) for i in range(len(u))]
         with rep.stage(f"Fine-tuning ({variant})") as update:
             st = train_lm(model, units, pad_id=pad, epochs=ft.epochs, batch_size=ft.batch_size,
                           lr=ft.lr, seed=seed, progress=update)
@@ -203,7 +203,7 @@ def run_pipeline(
     pad = tok.token_to_id(PAD)
     atomic.write_text(out / "tokenizer.json", tok.to_str())
     ctx = spec.model.context
-    rows = [r for line in public_lines(tuple(spec.data.public)) for r in encode_rows(tok, line, ctx)]
+    rows = encode_packed(tok, public_lines(tuple(spec.data.public)), ctx)
     order = np.random.default_rng(spec.seed).permutation(len(rows))[: spec.data.public_max_rows]
     public_units = [torch.tensor([rows[i]]) for i in order]
     gcfg = GPTConfig(tok.get_vocab_size(), spec.model.d_model, spec.model.layers,

@@ -245,14 +245,20 @@ def _privacy_view(results: dict) -> dict:
         else DASH
     )
     eps, delta = num(p.get("epsilon")), num(p.get("delta"))
+    variant = p.get("variant")
+    note = p.get("accountant_note")
     # (eps, delta)-DP bounds every membership test on the protected unit: TPR <= e^eps * FPR + delta
     bounds = []
     if eps is not None and math.isfinite(eps) and eps < 50:
-        for fpr in (0.01, 0.001):
+        for fpr, fpr_text in ((0.01, "1%"), (0.001, "0.1%")):
             bound = min(1.0, math.exp(eps) * fpr + (delta or 0.0))
-            bounds.append({"fpr": fmt_pct(fpr), "tpr": fmt_pct(bound)})
+            bounds.append({"fpr": fpr_text, "tpr": fmt_pct(bound)})
     return {
         "present": bool(p),
+        "has_dp": eps is not None,
+        "variant": label(variant) if isinstance(variant, str) and variant else None,
+        "variant_is_private": variant in (None, "private"),
+        "accountant_note": note if isinstance(note, str) and note else None,
         "epsilon": fmt_float(p.get("epsilon")),
         "delta": fmt_g(p.get("delta")),
         "epsilon_rdp": fmt_float(p.get("epsilon_rdp")),
@@ -298,7 +304,7 @@ def _utility_view(results: dict) -> dict:
     return {"present": bool(utility), "rows": rows}
 
 
-def _attack_rows(attacks: dict) -> list[dict]:
+def _attack_rows(attacks: dict, levels: list[int]) -> list[dict]:
     rows = []
     for variant in plots.ordered_variants(attacks):
         a = _dict(attacks[variant])
@@ -313,9 +319,7 @@ def _attack_rows(attacks: dict) -> list[dict]:
         rows.append(
             {
                 "name": label(variant),
-                "mean_1": fmt_float(exp.get("mean_1"), 1),
-                "mean_4": fmt_float(exp.get("mean_4"), 1),
-                "mean_16": fmt_float(exp.get("mean_16"), 1),
+                "means": [fmt_float(exp.get(f"mean_{r}"), 1) for r in levels],
                 "max": fmt_float(exp.get("max"), 1),
                 "log2_space": fmt_float(exp.get("log2_space"), 1),
                 "extracted": extracted,
@@ -420,9 +424,11 @@ def _attacks_view(results: dict) -> dict:
                 "auc": dig(attacks, variant, "membership", "auc"),
             }
     space = _log2_space(attacks)
+    levels = plots.repetition_levels(attacks)
     return {
         "present": bool(attacks),
-        "rows": _attack_rows(attacks),
+        "levels": [f"{r}x" for r in levels],
+        "rows": _attack_rows(attacks, levels),
         "log2_space": fmt_float(space, 1),
         "roc_chart": _chart(plots.roc_plot_png, curves) if curves else None,
         "exposure_chart": _chart(plots.exposure_chart_png, attacks, space) if attacks else None,
@@ -455,6 +461,7 @@ def _hygiene_view(results: dict) -> dict:
 def _run_view(results: dict) -> dict:
     run = _dict(results.get("run"))
     return {
+        "name": fmt_text(run.get("name")),
         "spec_path": fmt_text(run.get("spec_path")),
         "started": fmt_text(run.get("started")),
         "seconds": fmt_seconds(run.get("seconds")),

@@ -29,7 +29,6 @@ VARIANT_COLORS = {
 }
 _FALLBACK_COLORS = ("#7d3c98", "#117a65", "#a04000", "#566573")
 REPETITION_LEVELS = (1, 4, 16)
-_REPETITION_COLORS = {1: "#aed6f1", 4: "#5dade2", 16: "#1b4f72"}
 DPI = 110
 
 
@@ -38,6 +37,16 @@ def ordered_variants(keys: Any) -> list[str]:
     keys = [k for k in keys]
     known = [v for v in VARIANT_ORDER if v in keys]
     return known + sorted((k for k in keys if k not in VARIANT_ORDER), key=str)
+
+
+def repetition_levels(attacks: Any) -> list[int]:
+    """Repetition counts N with a ``mean_N`` exposure in any variant; (1, 4, 16) when none."""
+    levels = set()
+    for attack in (attacks or {}).values() if isinstance(attacks, dict) else ():
+        for key in dig(attack, "exposure") or {}:
+            if isinstance(key, str) and key.startswith("mean_") and key[5:].isdigit():
+                levels.add(int(key[5:]))
+    return sorted(levels) or list(REPETITION_LEVELS)
 
 
 def _color(variant: str, index: int) -> str:
@@ -116,26 +125,31 @@ def roc_plot_png(curves: dict[str, dict]) -> bytes:
 def exposure_chart_png(attacks: dict, log2_space: float) -> bytes:
     """Grouped bars: per variant, mean exposure of canaries repeated 1, 4 and 16 times.
 
+    (Whatever ``mean_N`` levels the results hold are drawn; 1, 4 and 16 is the standard set.)
+
     Dashed lines at log2|R| (the secret is the model's single most likely candidate) and at
     log2|R|/2 (the secret ranks within the top sqrt(|R|) candidates).
     """
     attacks = attacks if isinstance(attacks, dict) else {}
+    levels = repetition_levels(attacks)
     variants = [
         v
         for v in ordered_variants(attacks)
-        if any(num(dig(attacks, v, "exposure", f"mean_{r}")) is not None for r in REPETITION_LEVELS)
+        if any(num(dig(attacks, v, "exposure", f"mean_{r}")) is not None for r in levels)
     ]
     fig = Figure(figsize=(8, 4.2), layout="constrained")
     ax = fig.subplots()
-    width = 0.8 / len(REPETITION_LEVELS)
-    for j, reps in enumerate(REPETITION_LEVELS):
+    width = 0.8 / len(levels)
+    blues = matplotlib.colormaps["Blues"]
+    shades = [blues(0.3 + 0.65 * j / max(1, len(levels) - 1)) for j in range(len(levels))]
+    for j, reps in enumerate(levels):
         xs, heights = [], []
         for i, variant in enumerate(variants):
             value = num(dig(attacks, variant, "exposure", f"mean_{reps}"))
             if value is not None and math.isfinite(value):
-                xs.append(i + (j - (len(REPETITION_LEVELS) - 1) / 2) * width)
+                xs.append(i + (j - (len(levels) - 1) / 2) * width)
                 heights.append(value)
-        ax.bar(xs, heights, width=width, color=_REPETITION_COLORS[reps], label=f"{reps}x repeated")
+        ax.bar(xs, heights, width=width, color=shades[j], label=f"{reps}x repeated")
         for x, h in zip(xs, heights, strict=True):
             ax.annotate(f"{h:.1f}", (x, h), ha="center", va="bottom", fontsize=7)
     space = num(log2_space)

@@ -32,13 +32,14 @@ a reviewer cannot sign off on something that was not measured.
 Status
 ------
 - ``fail``: the ``private`` variant is absent, or any of its checks fails.
-- ``warn``: every ``private`` check passes but a ``dp_only`` or ``scrub_only`` check fails.
+- ``warn``: every ``private`` check passes but a ``dp_only`` or ``scrub_only`` check fails
+  that was not expected to.
 - ``pass``: every non-informational check passes.
 
 ``scrub_only`` is *expected* to fail the canary checks: scrubbing removes only the PII it
 recognises, and the planted secrets are random strings it cannot recognise. Those checks are
-flagged ``expected=True`` and the summary explains the failure, but (per the rules above) they
-still turn the badge amber, never red: an ablation's weakness is not a failure of the run.
+flagged ``expected=True`` and the summary explains the failure, but they change no status: an
+ablation showing the known weakness of scrubbing alone is a finding, not a failure of the run.
 """
 
 from __future__ import annotations
@@ -191,7 +192,9 @@ def _variant_checks(variant: str, attack: dict) -> list[dict]:
     auc = num(dig(attack, "membership", "auc"))
     detail = f"membership AUC {_g(auc, '.3f')}" if auc is not None else NOT_MEASURED
     passed = auc is not None and auc <= MAX_MEMBERSHIP_AUC
-    checks.append(_check(f"{variant}: {CHECK_MEMBERSHIP}", passed, detail, variant))
+    checks.append(
+        _check(f"{variant}: {CHECK_MEMBERSHIP}", passed, detail, variant, expected=expected)
+    )
     return checks
 
 
@@ -241,12 +244,14 @@ def _headline(results: dict) -> str:
     eps = num(dig(results, "privacy", "epsilon"))
     delta = num(dig(results, "privacy", "delta"))
     unit = dig(results, "privacy", "unit")
+    if dig(results, "privacy", "variant") not in (None, "private"):
+        eps = None  # the recorded guarantee belongs to another variant (e.g. dp_only)
     if eps is not None:
         unit_txt = f"{unit}-level " if isinstance(unit, str) and unit else ""
         delta_txt = f" (δ = {delta:g})" if delta is not None else ""
         lead = f"With {unit_txt}DP at ε = {_g(eps)}{delta_txt}, the private model"
     else:
-        lead = "The private model (no privacy accounting was recorded)"
+        lead = "The private model (no differential-privacy guarantee recorded for it)"
 
     k, n = _extraction(priv)
     bk, _ = _extraction(base)
@@ -344,12 +349,20 @@ def make_verdict(results: dict) -> dict:
                 + _failed_names(private_failed)
                 + "."
             )
-        elif ablation_failed:
+        elif any(not c["expected"] for c in ablation_failed):
             status = "warn"
         else:
             status = "pass"
-            ablations = " and the ablations" if len(present) > 1 else ""
-            sentences.append(f"Every check on the private model{ablations} passes.")
+            if ablation_failed:
+                sentences.append(
+                    "Every check on the private model passes; as expected, scrubbing alone "
+                    f"(scrub_only) does not protect the canaries ({_failure_details(ablation_failed)}"
+                    "): it removes only the PII it recognises, and the planted secrets are random "
+                    "strings it cannot recognise."
+                )
+            else:
+                ablations = " and the ablations" if len(present) > 1 else ""
+                sentences.append(f"Every check on the private model{ablations} passes.")
 
     if status == "warn":
         dp_failed = [c for c in ablation_failed if c["variant"] == "dp_only"]

@@ -14,6 +14,8 @@ No NER model is available offline, so person names are found with rules over cap
 * A lone given name only after a context word: strong ones (``Hi``, ``Hello``, ``Dear``,
   ``Thanks``) accept any listed given name, weak ones (``with``, ``from``, ``met``, ``told``,
   ``asked``, ``call``) only unambiguous ones. Lone names elsewhere are ignored.
+* A capitalised phrase right after a determiner ("the Summer Sale", "our Grace Period") is not
+  a name.
 * Propagation: once a text contains a detected name, later bare mentions of its given name or
   listed surname in the same text (``... Lopez said``) are tagged too.
 
@@ -44,8 +46,13 @@ SCORE_PROPAGATED = 0.55  # a later bare mention of a detected name
 _CAP = r"[A-Z][a-z]*(?:['\u2019]?[A-Z][a-z]+)*"
 _TOKEN_RE = re.compile(rf"(?<![\w@.\-'\u2019])(?:{_CAP})(?:-{_CAP})*(?![\w@\-])")
 _SPACES_RE = re.compile(r"[ \t\u00a0]+")
-_TITLE_GAP_RE = re.compile(r"\.?[ \t\u00a0]+")
-_INITIAL_GAP_RE = re.compile(r"\.?[ \t\u00a0]+")
+# After a title or a middle initial: "Mr. Lee", "Mr Lee", "John F. Kennedy".
+_DOT_GAP_RE = re.compile(r"\.?[ \t\u00a0]+")
+# A determiner right before a capitalised phrase: "the Summer Sale", "a Grace Period".
+_DETERMINER_RE = re.compile(
+    r"(?<![\w'])(?:[Tt]he|[Aa]n?|[Tt]his|[Tt]hat|[Tt]hese|[Tt]hose|[Oo]ur|[Yy]our|[Tt]heir|[Ii]ts)"
+    r"[ \t\u00a0]+$"
+)
 # Text allowed between a context word and a lone name: "Hi Anna", "Thanks, Anna", "Thanks,\nAnna".
 _TRIGGER_RE = re.compile(r"(?<![\w'])([A-Za-z]+)[ \t\u00a0]*[,:;!]?[ \t\u00a0]*\n?[ \t\u00a0]*$")
 
@@ -78,7 +85,7 @@ Easter Thanksgiving Holiday Holidays New Year Years Day Days Week Weeks Month Mo
 Could Would Should Will Shall Did Does Do Is Are Was Were Have Has Had If When What Where Which Who
 Why How And But Or So Not As At By For In Of On With About After Before Since Until While Our Your
 My His Her Their Its All Any Each Every Some Love Hope Welcome Congratulations Congrats Note Notes
-Agenda Minutes Call Email Mail Phone Thursday Inbox Sales Marketing Finance Support Services
+Agenda Minutes Call Email Mail Phone Inbox Sales Marketing Finance Support Services
 Service Management Manager Director President Ceo Cfo Cto Vice Senior Junior Jr Sr Ii Iii Iv Esq
 Phd Md Security Number Card Account
 """
@@ -216,21 +223,23 @@ class NameListRecognizer(LocalRecognizer):
         while i < n:
             word = toks[i][2]
             # "Mr./Dr. Name [Name]": the name tokens after the title.
-            if word in TITLES and adjacent(i, i + 1, _TITLE_GAP_RE) and is_surname(toks[i + 1][2]):
+            if word in TITLES and adjacent(i, i + 1, _DOT_GAP_RE) and is_surname(toks[i + 1][2]):
                 j = i + 2 if adjacent(i + 1, i + 2) and is_surname(toks[i + 2][2]) else i + 1
                 words = [toks[k][2] for k in range(i + 1, j + 1)]
                 known = [w for w in words if listed_parts(w) or self._is_first(w)]
                 add(i + 1, j, SCORE_LISTED if known else SCORE_TITLE, known)
                 i = j + 1
                 continue
-            if not self._is_first(word):
+            if not self._is_first(word) or _DETERMINER_RE.search(
+                text, max(0, toks[i][0] - 8), toks[i][0]
+            ):
                 i += 1
                 continue
             ambiguous = word in AMBIGUOUS_FIRST
             # "First [M.] Last [Last]".
             j = i + 1
-            if len(toks[j][2]) == 1 if j < n else False:  # middle initial, "John F. Kennedy"
-                if toks[j][2] != "I" and adjacent(i, j) and adjacent(j, j + 1, _INITIAL_GAP_RE):
+            if j < n and len(toks[j][2]) == 1:  # middle initial, "John F. Kennedy"
+                if toks[j][2] != "I" and adjacent(i, j) and adjacent(j, j + 1, _DOT_GAP_RE):
                     j += 1
                 linked = j > i + 1
             else:

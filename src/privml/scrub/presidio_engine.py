@@ -9,24 +9,20 @@
   no network, no cache writes), phone numbers (``phonenumbers``, a few regions, plus a NANP
   format pattern), US SSN (SSA area/group/serial rules), credit cards (Luhn), IP addresses, IBAN
   (checksum), US street addresses (pattern) and person names (``privml.scrub.names``).
-* Per text, recognizers that cannot fire are skipped: no digit means no phone/SSN/card/IBAN/
-  address/IP, no ``@`` means no e-mail, no capital letter means no name/IBAN/address. A text with
-  none of them does not reach Presidio at all.
+* One ``AnalyzerEngine`` is built per scrubber and reused. Per text, recognizers that cannot fire
+  are skipped by cheap character checks: phone/SSN/card need 7+ digits close together, address/
+  IBAN a digit and a capital, IP a digit or ``:``, e-mail an ``@``, names a capital letter. A text
+  with none of them never reaches Presidio, and when only the name recognizer (which uses no
+  context words) can fire, the spaCy pass is skipped.
 """
 
 from __future__ import annotations
 
-import logging
-import os
 import re
 from collections.abc import Sequence
 
-# Presidio probes for a CUDA device at import time by importing torch (seconds); the scrubber is
-# CPU-only, so tell it. Has no effect if the user set it or presidio was imported already.
-os.environ.setdefault("PRESIDIO_DEVICE", "cpu")
-
-import spacy  # noqa: E402
-import tldextract  # noqa: E402
+import spacy
+import tldextract
 from presidio_analyzer import (
     AnalyzerEngine,
     Pattern,
@@ -58,12 +54,21 @@ from privml.scrub.names import NameListRecognizer
 LANGUAGE = "en"
 
 # Regions whose national number formats are recognized. Numbers written with a leading "+" are
-# found whatever the region. Each region is one more pass of phonenumbers' matcher.
-PHONE_REGIONS: tuple[str, ...] = ("US", "GB", "DE", "FR")
+# found whatever the region. Each region is one more pass of phonenumbers' matcher. Not DE: its
+# variable-length numbers make ~7% of random 9-digit codes ("030 437 866") valid phone numbers.
+PHONE_REGIONS: tuple[str, ...] = ("US", "GB", "FR")
 
-# Public-suffix look-ups from the snapshot bundled with tldextract: never fetch the list over the
-# network (the default does on first use) and never write a cache file.
-_OFFLINE_TLD_EXTRACT = tldextract.TLDExtract(cache_dir=None, suffix_list_urls=())
+
+def offline_tld_extract() -> tldextract.TLDExtract:
+    """Public-suffix look-ups from the snapshot bundled with tldextract.
+
+    The default extractor fetches the suffix list over the network on first use and caches it on
+    disk; this one never does either.
+    """
+    return tldextract.TLDExtract(cache_dir=None, suffix_list_urls=())
+
+
+_OFFLINE_TLD_EXTRACT = offline_tld_extract()
 
 
 class BlankSpacyNlpEngine(SpacyNlpEngine):
@@ -80,11 +85,15 @@ class BlankSpacyNlpEngine(SpacyNlpEngine):
         return []
 
     def _doc_to_nlp_artifact(self, doc: Doc, language: str) -> NlpArtifacts:
+        indices, lemmas = [], []
+        for token in doc:
+            indices.append(token.idx)
+            lemmas.append(token.lemma_ or token.lower_)
         return NlpArtifacts(
             entities=[],
             tokens=doc,
-            tokens_indices=[token.idx for token in doc],
-            lemmas=[token.lemma_ or token.lower_ for token in doc],
+            tokens_indices=indices,
+            lemmas=lemmas,
             nlp_engine=self,
             language=language,
             scores=[],
@@ -252,8 +261,6 @@ class PresidioScrubber:
         self.entities: tuple[str, ...] = wanted
         self.score_threshold = float(score_threshold)
         self._wanted = frozenset(wanted)
-        # Presidio logs every analyze request at INFO level in some versions; keep it quiet.
-        logging.getLogger("presidio-analyzer").setLevel(logging.WARNING)
         self.analyzer = build_analyzer(phone_regions)
         nlp_engine = self.analyzer.nlp_engine
         self._no_nlp = NlpArtifacts(

@@ -1,0 +1,80 @@
+"""Spec validation: every error names the field and the problem."""
+
+from pathlib import Path
+
+import pytest
+
+from privml.pipeline.demo import demo_spec_path
+from privml.pipeline.spec import SpecError, load_spec, parse_spec, resolve_path
+
+BASE = {"data": {"private": "corpus.jsonl"}, "attacks": {"run": ["membership"]}}
+
+
+def _err(raw) -> str:
+    with pytest.raises(SpecError) as info:
+        parse_spec(raw)
+    return str(info.value)
+
+
+def test_negative_epsilon_is_named():
+    assert "dp.target_epsilon: must be > 0, got -1" in _err({**BASE, "dp": {"target_epsilon": -1}})
+
+
+@pytest.mark.parametrize(
+    "patch,expected",
+    [
+        ({"dp": {"delta": 1.5}}, "dp.delta: must be < 1, got 1.5"),
+        ({"dp": {"unit": "group"}}, "dp.unit:"),
+        ({"dp": {"max_grad_norm": 0}}, "dp.max_grad_norm: must be > 0, got 0"),
+        ({"dp": {"batch_size": 0}}, "dp.batch_size: must be >= 1, got 0"),
+        ({"model": {"d_model": 100, "heads": 3}}, "divisible by heads"),
+        ({"model": {"finetune": {"epochs": 0, "batch_size": 1, "lr": 1}}},
+         "model.finetune.epochs: must be >= 1, got 0"),
+        ({"scrub": {"enabled": "maybe"}}, "scrub.enabled:"),
+        ({"colour": "blue"}, "colour: unknown field"),
+        ({"variants": ["everything"]}, "variants.0:"),
+    ],
+)
+def test_field_errors(patch, expected):
+    assert expected in _err({**BASE, **patch})
+
+
+def test_missing_private_path():
+    assert "data.private: required field is missing" in _err({"data": {}})
+
+
+def test_canary_attacks_need_canaries():
+    assert "need data.canaries" in _err({"data": {"private": "x"}})
+
+
+def test_all_errors_are_reported_together():
+    msg = _err({**BASE, "dp": {"target_epsilon": -1, "delta": 2}})
+    assert "dp.target_epsilon" in msg and "dp.delta" in msg
+
+
+def test_yaml_errors_name_file_and_line(tmp_path: Path):
+    p = tmp_path / "bad.yaml"
+    p.write_text("data:\n  private: x\n   bad: [\n")
+    with pytest.raises(SpecError, match=r"bad.yaml:\d+: invalid YAML"):
+        load_spec(p)
+    with pytest.raises(SpecError, match="spec file not found"):
+        load_spec(tmp_path / "missing.yaml")
+    p.write_text("- just\n- a list\n")
+    with pytest.raises(SpecError, match="must be a YAML mapping"):
+        load_spec(p)
+
+
+def test_demo_spec_is_valid_and_matches_the_issue():
+    spec = load_spec(demo_spec_path())
+    assert spec.dp.enabled and spec.dp.unit == "user" and spec.dp.target_epsilon == 4.0
+    assert "dp_only" in spec.variants
+    assert set(spec.variant_settings()) >= {"baseline", "private", "dp_only"}
+    example = Path(__file__).parents[2] / "examples" / "text_prediction.yaml"
+    assert example.read_text() == demo_spec_path().read_text()
+
+
+def test_paths_resolve_against_spec_folder_and_out(tmp_path: Path):
+    assert resolve_path("${out}/data/c.jsonl", tmp_path / "s", tmp_path / "o") == (
+        tmp_path / "o" / "data" / "c.jsonl"
+    )
+    assert resolve_path("c.jsonl", tmp_path / "s", tmp_path / "o") == tmp_path / "s" / "c.jsonl"
