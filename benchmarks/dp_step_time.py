@@ -49,16 +49,26 @@ def main() -> None:
         by_user.setdefault(r.user_id, []).append(r.text)
     tok = train_tokenizer(public_lines(), spec.model.vocab_size)
     pad = tok.token_to_id(PAD)
-    units = encode_units(tok, list(by_user.values()), spec.model.context,
-                         max_rows=spec.dp.max_rows_per_unit)
-    cfg = GPTConfig(tok.get_vocab_size(), spec.model.d_model, spec.model.layers,
-                    spec.model.heads, spec.model.context)
+    units = encode_units(
+        tok, list(by_user.values()), spec.model.context, max_rows=spec.dp.max_rows_per_unit
+    )
+    cfg = GPTConfig(
+        tok.get_vocab_size(),
+        spec.model.d_model,
+        spec.model.layers,
+        spec.model.heads,
+        spec.model.context,
+    )
     plain = TinyGPT(cfg)
     private = copy.deepcopy(plain)
     opt_plain = torch.optim.AdamW(plain.parameters(), lr=1e-3)
     gsm = GradSampleModule(private, batch_first=True, loss_reduction="mean")
-    opt_dp = SecureDPOptimizer(torch.optim.AdamW(gsm.parameters(), lr=1e-3), noise_multiplier=1.0,
-                               max_grad_norm=1.0, expected_batch_size=args.batch_users)
+    opt_dp = SecureDPOptimizer(
+        torch.optim.AdamW(gsm.parameters(), lr=1e-3),
+        noise_multiplier=1.0,
+        max_grad_norm=1.0,
+        expected_batch_size=args.batch_users,
+    )
     rng = np.random.default_rng(0)
     times: dict[str, list[float]] = {"non_private": [], "dp": []}
     tokens = []
@@ -74,15 +84,20 @@ def main() -> None:
         if step:
             tokens.append(int((batch[..., 1:] != pad).sum()))
     np_med, dp_med = statistics.median(times["non_private"]), statistics.median(times["dp"])
-    print(json.dumps({
-        "model_parameters": plain.num_parameters(),
-        "batch_users": args.batch_users,
-        "median_tokens_per_batch": statistics.median(tokens),
-        "non_private_step_s": round(np_med, 3),
-        "dp_step_s": round(dp_med, 3),
-        "dp_over_non_private": round(dp_med / np_med, 2),
-        "torch_threads": torch.get_num_threads(),
-    }, indent=2))
+    print(
+        json.dumps(
+            {
+                "model_parameters": plain.num_parameters(),
+                "batch_users": args.batch_users,
+                "median_tokens_per_batch": statistics.median(tokens),
+                "non_private_step_s": round(np_med, 3),
+                "dp_step_s": round(dp_med, 3),
+                "dp_over_non_private": round(dp_med / np_med, 2),
+                "torch_threads": torch.get_num_threads(),
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

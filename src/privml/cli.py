@@ -31,8 +31,10 @@ def _summary(results: dict, out: Path) -> None:
     v = results.get("verdict", {})
     typer.echo(f"verdict: {v.get('status', '?')}: {v.get('summary', '')}")
     if p.get("epsilon") is not None:
-        typer.echo(f"privacy: epsilon={p['epsilon']:.3f} delta={p['delta']:.2e} "
-                   f"unit={p['unit']} accountant={p['accountant']}")
+        typer.echo(
+            f"privacy: epsilon={p['epsilon']:.3f} delta={p['delta']:.2e} "
+            f"unit={p['unit']} accountant={p['accountant']}"
+        )
     typer.echo(f"results: {out / 'results.json'}")
     typer.echo(f"report:  {out / 'report.html'}")
 
@@ -62,7 +64,7 @@ def run(
 @app.command()
 def demo(
     out: Out = Path("runs/demo"),
-    users: Annotated[int, typer.Option(help="users in the synthetic corpus", min=2000)] = 2000,
+    users: Annotated[int, typer.Option(help="users in the synthetic corpus", min=2000)] = 3000,
     seed: Annotated[int, typer.Option(help="corpus seed")] = 0,
     quiet: Quiet = False,
 ) -> None:
@@ -123,8 +125,9 @@ def accountant_calibrate(
         r = dp_sgd_epsilon(sigma, sampling_rate, steps, delta)
     except ValueError as exc:
         _fail(str(exc))
-    typer.echo(json.dumps({"noise_multiplier": sigma, "epsilon": r.epsilon,
-                           "accountant": r.accountant}))
+    typer.echo(
+        json.dumps({"noise_multiplier": sigma, "epsilon": r.epsilon, "accountant": r.accountant})
+    )
 
 
 if __name__ == "__main__":

@@ -79,8 +79,12 @@ def test_large_epsilon_falls_back_without_raising():
 
 @pytest.mark.parametrize(
     "args,field",
-    [((0, 0.1, 10, 1e-5), "noise_multiplier"), ((1, 0, 10, 1e-5), "sampling_rate"),
-     ((1, 0.1, 0, 1e-5), "steps"), ((1, 0.1, 10, 1.5), "delta")],
+    [
+        ((0, 0.1, 10, 1e-5), "noise_multiplier"),
+        ((1, 0, 10, 1e-5), "sampling_rate"),
+        ((1, 0.1, 0, 1e-5), "steps"),
+        ((1, 0.1, 10, 1.5), "delta"),
+    ],
 )
 def test_invalid_input_names_the_field(args, field):
     with pytest.raises(ValueError, match=field):
@@ -89,13 +93,39 @@ def test_invalid_input_names_the_field(args, field):
 
 def test_cli_epsilon_and_calibrate_print_json():
     runner = CliRunner()
-    res = runner.invoke(app, ["accountant", "epsilon", "--noise-multiplier", "1.1",
-                              "--sampling-rate", "0.01", "--steps", "1000", "--delta", "1e-5"])
+    res = runner.invoke(
+        app,
+        [
+            "accountant",
+            "epsilon",
+            "--noise-multiplier",
+            "1.1",
+            "--sampling-rate",
+            "0.01",
+            "--steps",
+            "1000",
+            "--delta",
+            "1e-5",
+        ],
+    )
     assert res.exit_code == 0, res.output
     out = json.loads(res.output)
     assert out["bound"] == "upper" and out["accountant"] == "prv" and 0 < out["epsilon"] < 5
-    res = runner.invoke(app, ["accountant", "calibrate", "--target-epsilon", "2",
-                              "--sampling-rate", "0.01", "--steps", "1000", "--delta", "1e-5"])
+    res = runner.invoke(
+        app,
+        [
+            "accountant",
+            "calibrate",
+            "--target-epsilon",
+            "2",
+            "--sampling-rate",
+            "0.01",
+            "--steps",
+            "1000",
+            "--delta",
+            "1e-5",
+        ],
+    )
     assert res.exit_code == 0, res.output
     out = json.loads(res.output)
     assert out["epsilon"] <= 2 and out["noise_multiplier"] > 0.5

@@ -43,8 +43,9 @@ def test_memorised_canary_has_full_exposure_exactly():
 
 def test_uniform_model_gives_low_exposure_by_sampling():
     scorer = TorchLMScorer(FixedLM(None), pad_id=0)
-    r = canary_exposure(scorer, CONTEXT, SECRET, DIGITS, samples=300, budget=50,
-                        rng=np.random.default_rng(0))
+    r = canary_exposure(
+        scorer, CONTEXT, SECRET, DIGITS, samples=300, budget=50, rng=np.random.default_rng(0)
+    )
     assert r.method == "sampled"  # every candidate ties with the canary: rank ~ |R|/2
     assert r.exposure < 1.5
 

@@ -30,7 +30,9 @@ def test_per_unit_gradient_equals_gradient_of_that_unit_alone():
     gsm = GradSampleModule(model, batch_first=True, loss_reduction="mean")
     batch = collate_units(units, PAD)
     unit_losses(gsm, batch, PAD).mean().backward()
-    per_unit = {n.removeprefix("_module."): p.grad_sample.clone() for n, p in gsm.named_parameters()}
+    per_unit = {
+        n.removeprefix("_module."): p.grad_sample.clone() for n, p in gsm.named_parameters()
+    }
     gsm._close()
     for i, u in enumerate(units):
         model.zero_grad()
@@ -59,8 +61,14 @@ def test_train_dp_meets_target_and_learns():
     pattern = torch.tensor([[1, 2, 3, 4, 5, 6, 7, 8, 9]])
     units = [pattern.clone() for _ in range(400)]
     before = float(unit_losses(model, collate_units(units[:8], PAD), PAD).mean())
-    cfg = DPConfig(target_epsilon=3.0, delta=1e-4, max_grad_norm=1.0, epochs=4,
-                   expected_batch_size=100, lr=0.02)
+    cfg = DPConfig(
+        target_epsilon=3.0,
+        delta=1e-4,
+        max_grad_norm=1.0,
+        epochs=4,
+        expected_batch_size=100,
+        lr=0.02,
+    )
     st = train_dp(model, units, cfg, pad_id=PAD)
     after = float(unit_losses(model, collate_units(units[:8], PAD), PAD).mean())
     assert st.epsilon <= 3.0 and st.accountant == "prv" and st.epsilon_rdp >= st.epsilon
@@ -82,12 +90,19 @@ def test_bucketed_step_equals_one_pass_over_the_batch(monkeypatch):
         model = TinyGPT(GPTConfig(vocab_size=50, d_model=16, n_layers=1, n_heads=2, context=8))
         gsm = GradSampleModule(model, batch_first=True, loss_reduction="mean")
         sgd = torch.optim.SGD(gsm.parameters(), lr=1.0)
-        opt = eng.SecureDPOptimizer(sgd, noise_multiplier=0.0, max_grad_norm=0.1,
-                                expected_batch_size=len(units))
+        opt = eng.SecureDPOptimizer(
+            sgd, noise_multiplier=0.0, max_grad_norm=0.1, expected_batch_size=len(units)
+        )
         before = [p.detach().clone() for p in model.parameters()]
         eng._accumulate_and_step(gsm, opt, units, PAD)
-        grads.append(torch.cat([(b - p.detach()).flatten()
-                                for b, p in zip(before, model.parameters(), strict=True)]))
+        grads.append(
+            torch.cat(
+                [
+                    (b - p.detach()).flatten()
+                    for b, p in zip(before, model.parameters(), strict=True)
+                ]
+            )
+        )
         gsm._close()
     torch.testing.assert_close(grads[0], grads[1], atol=1e-6, rtol=1e-4)
     # every unit was clipped to 0.1, so the mean update is at most 0.1 in norm

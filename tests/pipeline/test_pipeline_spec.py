@@ -28,8 +28,10 @@ def test_negative_epsilon_is_named():
         ({"dp": {"max_grad_norm": 0}}, "dp.max_grad_norm: must be > 0, got 0"),
         ({"dp": {"batch_size": 0}}, "dp.batch_size: must be >= 1, got 0"),
         ({"model": {"d_model": 100, "heads": 3}}, "divisible by heads"),
-        ({"model": {"finetune": {"epochs": 0, "batch_size": 1, "lr": 1}}},
-         "model.finetune.epochs: must be >= 1, got 0"),
+        (
+            {"model": {"finetune": {"epochs": 0, "batch_size": 1, "lr": 1}}},
+            "model.finetune.epochs: must be >= 1, got 0",
+        ),
         ({"scrub": {"enabled": "maybe"}}, "scrub.enabled:"),
         ({"colour": "blue"}, "colour: unknown field"),
         ({"variants": ["everything"]}, "variants.0:"),

@@ -11,15 +11,29 @@ from privml.report.hygiene import planted_secrets, scan_artifacts, scan_text
 def _planted(tmp_path: Path) -> dict[str, str]:
     labels = tmp_path / "pii_labels.jsonl"
     labels.write_text(
-        "\n".join(json.dumps(r) for r in [
-            {"record": 0, "type": "PERSON", "value": "Maria Lopez"},
-            {"record": 1, "type": "PHONE_NUMBER", "value": "(415) 555-0132"},
-            {"record": 2, "type": "PERSON", "value": "Al"},  # too short to check reliably
-        ]) + "\n"
+        "\n".join(
+            json.dumps(r)
+            for r in [
+                {"record": 0, "type": "PERSON", "value": "Maria Lopez"},
+                {"record": 1, "type": "PHONE_NUMBER", "value": "(415) 555-0132"},
+                {"record": 2, "type": "PERSON", "value": "Al"},  # too short to check reliably
+            ]
+        )
+        + "\n"
     )
     canaries = tmp_path / "canaries.json"
-    canaries.write_text(json.dumps([{"user_id": "u1", "prefix": "my door code is",
-                                     "secret": "482 916 305", "repetitions": 4}]))
+    canaries.write_text(
+        json.dumps(
+            [
+                {
+                    "user_id": "u1",
+                    "prefix": "my door code is",
+                    "secret": "482 916 305",
+                    "repetitions": 4,
+                }
+            ]
+        )
+    )
     return planted_secrets(labels, canaries)
 
 
@@ -48,12 +62,15 @@ def test_leaks_found_in_text_and_binary_case_insensitive(tmp_path):
     res = scan_artifacts(out.iterdir(), secrets, out)
     assert not res["passed"]
     assert {(x["artifact"], x["type"]) for x in res["leaks"]} == {
-        ("log.txt", "PERSON"), ("model.pt", "CANARY")}
+        ("log.txt", "PERSON"),
+        ("model.pt", "CANARY"),
+    }
     assert "Maria" not in json.dumps(res) and "482" not in json.dumps(res)
 
 
 def test_scan_text_in_memory(tmp_path):
     secrets = _planted(tmp_path)
     assert scan_text("report.html", "<p>call (415) 555-0132</p>", secrets) == [
-        {"artifact": "report.html", "type": "PHONE_NUMBER"}]
+        {"artifact": "report.html", "type": "PHONE_NUMBER"}
+    ]
     assert scan_text("report.html", "<p>nothing here</p>", secrets) == []

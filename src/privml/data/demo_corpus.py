@@ -21,7 +21,8 @@ whose only purpose is to measure memorisation, the secrets protect nothing, and 
 able to regenerate the exact corpus. (DP noise elsewhere in privml uses a secure source instead.)
 
 All names, addresses and numbers are fake: names are random pairings from public name lists,
-e-mail domains are ``example.*``, card numbers merely pass the Luhn check, and so on.
+e-mail domains are ``example.*``, card numbers merely pass the Luhn check, and so on. The
+value generators live in :mod:`privml.data.fake_pii`.
 """
 
 from __future__ import annotations
@@ -30,12 +31,29 @@ import numbers
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from random import Random
 
 from privml import atomic
 from privml.data import templates as T
+
+# Besides Faker, these are re-exported: they were defined here before ``fake_pii`` was split off.
+from privml.data.fake_pii import (  # noqa: F401
+    _BAD_EXCHANGES,
+    _BAD_SSNS,
+    _NAME_RE,
+    Faker,
+    _public_texts,
+    _resource,
+    iban_check_digits,
+    iban_valid,
+    luhn_check_digit,
+    luhn_valid,
+)
+from privml.data.fake_pii import Faker as _Faker  # noqa: F401
+from privml.data.fake_pii import name_pools as _name_pools  # noqa: F401
+from privml.data.fake_pii import public_name_pairs as _public_name_pairs  # noqa: F401
+from privml.data.fake_pii import public_vocabulary as _public_vocabulary  # noqa: F401
 
 CANARY_PREFIXES: list[str] = [
     # Every word is in the public tokenizer's vocabulary, so no two prefixes collapse to the
@@ -88,65 +106,8 @@ class DemoCorpus:
 
 
 # ---------------------------------------------------------------------------------------------
-# Resources
+# Templates
 # ---------------------------------------------------------------------------------------------
-_NAME_RE = re.compile(r"^[A-Z][a-z]+$")
-
-
-def _resource(*parts: str):
-    node = resources.files("privml") / "resources"
-    for p in parts:
-        node = node / p
-    return node
-
-
-def _public_texts() -> list[str]:
-    public = _resource("public")
-    entries = sorted((e for e in public.iterdir() if e.name.endswith(".txt")), key=lambda e: e.name)
-    return [e.read_text(encoding="utf-8") for e in entries]
-
-
-@lru_cache(maxsize=1)
-def _public_vocabulary() -> tuple[frozenset[str], frozenset[str]]:
-    """(lower-case words, "Capitalised Capitalised" word pairs) of the public corpus."""
-    lower = re.compile(r"\b[a-z]+\b")
-    pair = re.compile(r"\b([A-Z][a-z]+) (?=([A-Z][a-z]+)\b)")
-    words: set[str] = set()
-    pairs: set[str] = set()
-    for text in _public_texts():
-        words.update(lower.findall(text))
-        pairs.update(f"{a} {b}" for a, b in pair.findall(text))
-    return frozenset(words), frozenset(pairs)
-
-
-@lru_cache(maxsize=1)
-def _name_pools() -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """Capitalised alphabetic first and last names (``Maria``, ``Lopez``).
-
-    Names that the public corpus also uses as ordinary lower-case words ("Will", "May", "Hill",
-    "Young") are left out: the artifact-hygiene scan looks for planted values case-insensitively,
-    and "will hill" could otherwise turn up by chance in generated or public text.
-    """
-    common_words, _ = _public_vocabulary()
-    pools = []
-    for fname in ("first_names.txt", "last_names.txt"):
-        text = _resource("names", fname).read_text(encoding="utf-8")
-        names = {n.strip() for n in text.splitlines()}
-        pools.append(
-            tuple(sorted(n for n in names if _NAME_RE.match(n) and n.lower() not in common_words))
-        )
-    return pools[0], pools[1]
-
-
-def _public_name_pairs() -> frozenset[str]:
-    """Every "Capitalised Capitalised" word pair in the public corpus.
-
-    Planted full names are drawn outside this set, so a planted value found verbatim in a model's
-    output cannot have come from public pre-training text.
-    """
-    return _public_vocabulary()[1]
-
-
 def _compile(template: str) -> tuple[str, ...]:
     """Split a template into alternating literal / slot-name parts (literal first)."""
     return tuple(re.split(r"\{(\w+)\}", template))
@@ -171,182 +132,6 @@ def _cumulative(weights: list[float]) -> list[float]:
         total += w
         out.append(total)
     return out
-
-
-# ---------------------------------------------------------------------------------------------
-# Fake PII values
-# ---------------------------------------------------------------------------------------------
-def luhn_check_digit(digits: str) -> str:
-    """The Luhn check digit to append to ``digits``."""
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = int(ch)
-        if i % 2 == 0:  # these positions are doubled once the check digit is appended
-            d *= 2
-            if d > 9:
-                d -= 9
-        total += d
-    return str((10 - total % 10) % 10)
-
-
-def luhn_valid(number: str) -> bool:
-    digits = [c for c in number if c.isdigit()]
-    return len(digits) >= 2 and luhn_check_digit("".join(digits[:-1])) == digits[-1]
-
-
-def iban_check_digits(country: str, bban: str) -> str:
-    rearranged = bban + country + "00"
-    numeric = "".join(str(int(c, 36)) for c in rearranged)
-    return f"{98 - int(numeric) % 97:02d}"
-
-
-def iban_valid(iban: str) -> bool:
-    s = iban.replace(" ", "")
-    numeric = "".join(str(int(c, 36)) for c in s[4:] + s[:4])
-    return int(numeric) % 97 == 1
-
-
-_BAD_EXCHANGES = {f"{d}11" for d in range(2, 10)} | {"555", "950", "958", "959", "976"}
-_BAD_SSNS = {"123456789", "987654320", "078051120", "219099999"}
-
-
-class _Faker:
-    """Draws unique fake values from one seeded generator."""
-
-    def __init__(self, rng: Random):
-        self.rng = rng
-        self.first, self.last = _name_pools()
-        self.public_pairs = _public_name_pairs()
-        self.used: set[str] = set()
-
-    def _unique(self, make) -> str:
-        for _ in range(1000):
-            v = make()
-            if v not in self.used:
-                self.used.add(v)
-                return v
-        raise RuntimeError("could not draw a unique fake value")  # pragma: no cover
-
-    def name(self) -> str:
-        def make():
-            while True:
-                v = f"{self.rng.choice(self.first)} {self.rng.choice(self.last)}"
-                if v not in self.public_pairs:
-                    return v
-
-        return self._unique(make)
-
-    def email(self, name: str) -> str:
-        first, last = name.lower().split()
-        r = self.rng
-
-        def make():
-            style = r.randrange(6)
-            if style == 0:
-                local = f"{first}.{last}"
-            elif style == 1:
-                local = f"{first}{last}"
-            elif style == 2:
-                local = f"{first[0]}.{last}"
-            elif style == 3:
-                local = f"{first}_{last}"
-            elif style == 4:
-                local = f"{first}.{last}{r.randrange(10, 100)}"
-            else:
-                local = f"{last}.{first}"
-            return f"{local}@{r.choice(T.EMAIL_DOMAINS)}"
-
-        return self._unique(make)
-
-    def phone(self) -> str:
-        r = self.rng
-
-        def make():
-            area = r.choice(T.US_AREA_CODES)
-            while True:
-                exch = str(r.randrange(200, 1000))
-                if exch not in _BAD_EXCHANGES:
-                    break
-            line = f"{r.randrange(10000):04d}"
-            style = r.randrange(3)
-            if style == 0:
-                return f"({area}) {exch}-{line}"
-            if style == 1:
-                return f"{area}-{exch}-{line}"
-            return f"{area}.{exch}.{line}"
-
-        return self._unique(make)
-
-    def ssn(self) -> str:
-        r = self.rng
-
-        def make():
-            while True:
-                area = r.randrange(1, 900)
-                if area == 666:
-                    continue
-                digits = f"{area:03d}{r.randrange(1, 100):02d}{r.randrange(1, 10000):04d}"
-                if digits in _BAD_SSNS or len(set(digits)) == 1:
-                    continue
-                return f"{digits[:3]}-{digits[3:5]}-{digits[5:]}"
-
-        return self._unique(make)
-
-    def card(self) -> str:
-        r = self.rng
-
-        def make():
-            if r.random() < 0.5:
-                body = "4" + "".join(str(r.randrange(10)) for _ in range(14))
-            else:
-                body = f"5{r.randrange(1, 6)}" + "".join(str(r.randrange(10)) for _ in range(13))
-            digits = body + luhn_check_digit(body)
-            groups = [digits[i : i + 4] for i in range(0, 16, 4)]
-            style = r.randrange(3)
-            return " ".join(groups) if style == 0 else "-".join(groups) if style == 1 else digits
-
-        return self._unique(make)
-
-    def iban(self) -> str:
-        r = self.rng
-
-        def make():
-            if r.random() < 0.5:
-                country = "GB"
-                bban = r.choice(T.GB_BANK_CODES) + "".join(str(r.randrange(10)) for _ in range(14))
-            else:
-                country = "DE"
-                bban = "".join(str(r.randrange(10)) for _ in range(18))
-            iban = country + iban_check_digits(country, bban) + bban
-            if r.random() < 0.6:
-                return " ".join(iban[i : i + 4] for i in range(0, len(iban), 4))
-            return iban
-
-        return self._unique(make)
-
-    def address(self) -> str:
-        r = self.rng
-
-        def make():
-            v = f"{r.randrange(1, 9900)} {r.choice(T.STREET_NAMES)} {r.choice(T.STREET_SUFFIXES)}"
-            if r.random() < 0.4:
-                v += f", {r.choice(T.TOWNS)}"
-            return v
-
-        return self._unique(make)
-
-    def ip(self) -> str:
-        r = self.rng
-
-        def make():
-            kind = r.randrange(3)
-            if kind == 0:
-                return f"10.{r.randrange(256)}.{r.randrange(256)}.{r.randrange(1, 255)}"
-            if kind == 1:
-                return f"192.168.{r.randrange(256)}.{r.randrange(1, 255)}"
-            return f"172.{r.randrange(16, 32)}.{r.randrange(256)}.{r.randrange(1, 255)}"
-
-        return self._unique(make)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -376,12 +161,12 @@ class _User:
     category_cum: list[float]
 
 
-def _make_contact(fake: _Faker) -> _Contact:
+def _make_contact(fake: Faker) -> _Contact:
     name = fake.name()
     return _Contact(name, fake.email(name), fake.phone())
 
 
-def _make_user(uid: str, rng: Random, fake: _Faker) -> _User:
+def _make_user(uid: str, rng: Random, fake: Faker) -> _User:
     comp = _compiled()
     name = fake.name()
     favourite = set(rng.sample(comp["categories"], 3))
@@ -406,7 +191,7 @@ def _make_user(uid: str, rng: Random, fake: _Faker) -> _User:
 class _Renderer:
     """Fills compiled templates for one user, collecting (type, value) labels."""
 
-    def __init__(self, user: _User, rng: Random, fake: _Faker):
+    def __init__(self, user: _User, rng: Random, fake: Faker):
         self.user, self.rng, self.fake = user, rng, fake
 
     def contact(self) -> _Contact:
@@ -567,7 +352,7 @@ def generate_demo_corpus(
     seed: int = 0,
     canaries_per_level: int = 3,
     repetitions: tuple[int, ...] = (1, 4, 16),
-    messages_per_user: tuple[int, int] = (3, 12),
+    messages_per_user: tuple[int, int] = (1, 3),
 ) -> DemoCorpus:
     """Write the synthetic corpus, its PII labels and its canaries to ``out_dir``.
 
@@ -581,7 +366,7 @@ def generate_demo_corpus(
     # Separate streams, so that e.g. changing messages_per_user does not move the canaries.
     rng = Random(f"privml-demo-corpus:{seed}:messages")
     canary_rng = Random(f"privml-demo-corpus:{seed}:canaries")
-    fake = _Faker(Random(f"privml-demo-corpus:{seed}:pii"))
+    fake = Faker(Random(f"privml-demo-corpus:{seed}:pii"))
 
     total = canaries_per_level * len(repetitions)
     canary_users = canary_rng.sample(range(users), total)

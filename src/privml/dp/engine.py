@@ -19,11 +19,11 @@ from opacus import GradSampleModule
 from opacus.optimizers import DPOptimizer
 
 from privml.accounting import calibrate_noise, dp_sgd_epsilon
-from privml.dp.secure_random import secure_normal, secure_poisson_batches
+from privml.dp.secure_random import secure_normal, secure_poisson_batches, secure_uniform
 from privml.model.encoding import collate_units, unit_losses
 
 Progress = Callable[[int, int], None]
-MAX_ROWS_PER_PASS = 512  # rows in one forward/backward pass (bounds per-sample-gradient memory)
+MAX_ROWS_PER_PASS = 128  # rows in one forward/backward pass (bounds per-sample-gradient memory)
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,7 @@ class DPConfig:
     expected_batch_size: int
     lr: float
     accountant: str = "prv"
+    rows_per_step: int | None = 1  # rows drawn from each sampled unit per step (None: all)
 
 
 @dataclass(frozen=True)
@@ -71,16 +72,32 @@ def _noise_only_step(opt: SecureDPOptimizer) -> None:
     opt.original_optimizer.zero_grad(set_to_none=True)
 
 
-def _buckets(batch: list[torch.Tensor], max_rows: int) -> list[list[torch.Tensor]]:
-    """Group units of equal row count (at most ``max_rows`` rows per group) to avoid padding."""
+def _buckets(batch: list[torch.Tensor], max_rows: int, pad: int) -> list[list[torch.Tensor]]:
+    """Group units of equal row count and similar length, at most ``max_rows`` rows a group.
+
+    Collating a group then pads (and computes) little: no unit waits for a longer one.
+    """
     by_k: dict[int, list[torch.Tensor]] = {}
     for u in batch:
         by_k.setdefault(u.shape[0], []).append(u)
     out = []
     for k in sorted(by_k):
-        group, per = by_k[k], max(1, max_rows // k)
+        group = sorted(by_k[k], key=lambda u: int((u != pad).sum()))
+        per = max(1, max_rows // k)
         out += [group[i : i + per] for i in range(0, len(group), per)]
     return out
+
+
+def _draw_rows(unit: torch.Tensor, rows: int | None) -> torch.Tensor:
+    """Up to ``rows`` of the unit's rows, drawn uniformly without replacement (CSPRNG).
+
+    Any randomised function of one unit's own data keeps that unit's clipped contribution
+    bounded by the clipping norm, so the guarantee is unchanged; the step just costs less.
+    """
+    if rows is None or unit.shape[0] <= rows:
+        return unit
+    keys = secure_uniform(unit.shape[0])
+    return unit[torch.from_numpy(keys.argsort()[:rows].copy())]
 
 
 def _accumulate_and_step(gsm, opt: SecureDPOptimizer, batch: list[torch.Tensor], pad: int) -> float:
@@ -90,7 +107,7 @@ def _accumulate_and_step(gsm, opt: SecureDPOptimizer, batch: list[torch.Tensor],
     (``signal_skip_step``); noise is added once, after the last bucket. The result is the same
     as one pass over the whole batch, without padding every unit to the longest one.
     """
-    buckets = _buckets(batch, MAX_ROWS_PER_PASS)
+    buckets = _buckets(batch, MAX_ROWS_PER_PASS, pad)
     total = 0.0
     for i, bucket in enumerate(buckets):
         opt.zero_grad(set_to_none=True)
@@ -126,6 +143,11 @@ def train_dp(
         expected_batch_size=max(1, round(q * n)),
         loss_reduction="mean",
     )
+    # Linear decay to 10% of the rate, as in non-private training: late steps move less, so
+    # the noise they add perturbs the final model less.
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt.original_optimizer, lambda s: 1.0 - 0.9 * s / max(steps, 1)
+    )
     gsm.train()
     start, loss_val = time.perf_counter(), float("nan")
     with warnings.catch_warnings():
@@ -134,7 +156,9 @@ def train_dp(
             if not idx:
                 _noise_only_step(opt)
             else:
-                loss_val = _accumulate_and_step(gsm, opt, [units[i] for i in idx], pad_id)
+                batch = [_draw_rows(units[i], cfg.rows_per_step) for i in idx]
+                loss_val = _accumulate_and_step(gsm, opt, batch, pad_id)
+            sched.step()
             if progress:
                 progress(step, steps)
     gsm.eval()

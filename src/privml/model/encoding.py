@@ -1,9 +1,10 @@
 """Turn texts into fixed-width token rows and group rows into privacy units.
 
-A message becomes ``[BOS] tokens [EOS]``; the messages of one unit are packed back to back and
-cut into rows of ``context + 1`` tokens (input is the first ``context``, target the last
-``context``), the last row right-padded with ``[PAD]``. A *unit* is the stack of rows that one
-privacy unit contributes: one message (example-level) or all messages of one user (user-level).
+A message becomes ``[BOS] tokens [EOS]``, cut into rows of ``context + 1`` tokens (input is the
+first ``context``, target the last ``context``), the last row right-padded with ``[PAD]``. Public
+text for pre-training is packed back to back instead, since it has no message boundaries.
+A *unit* is the stack of rows that one privacy unit contributes: one message (example-level)
+or all messages of one user (user-level).
 """
 
 from __future__ import annotations
@@ -14,6 +15,11 @@ import torch
 from tokenizers import Tokenizer
 
 from privml.model.tokenizer import BOS, EOS, PAD
+
+
+def encode_rows(tok: Tokenizer, text: str, context: int) -> list[list[int]]:
+    """Rows of ``context + 1`` ids for one message (a long message spans several rows)."""
+    return encode_packed(tok, [text], context)
 
 
 def encode_packed(tok: Tokenizer, texts: Sequence[str], context: int) -> list[list[int]]:
@@ -36,13 +42,15 @@ def encode_packed(tok: Tokenizer, texts: Sequence[str], context: int) -> list[li
 def encode_units(
     tok: Tokenizer, groups: Sequence[Sequence[str]], context: int, max_rows: int | None = None
 ) -> list[torch.Tensor]:
-    """One ``(rows, context + 1)`` tensor per group of texts, packed with :func:`encode_packed`.
+    """One ``(rows, context + 1)`` tensor per group of texts, each message starting a new row.
 
-    ``max_rows`` bounds what one unit may contribute (rows beyond it are dropped).
+    Messages are not packed together, so each starts at position 0 after ``[BOS]``, exactly as
+    the model is queried at inference (and by the attacks). ``max_rows`` bounds what one unit
+    may contribute (rows beyond it are dropped).
     """
     units = []
     for texts in groups:
-        rows = encode_packed(tok, texts, context)
+        rows = [r for t in texts for r in encode_rows(tok, t, context)]
         if max_rows is not None:
             rows = rows[:max_rows]
         units.append(torch.tensor(rows, dtype=torch.long))
@@ -50,7 +58,11 @@ def encode_units(
 
 
 def collate_units(units: Sequence[torch.Tensor], pad_id: int) -> torch.Tensor:
-    """Stack units into ``(B, k_max, context + 1)``, padding short units with PAD rows."""
+    """Stack units into ``(B, k_max, width)``, padding short units with PAD rows.
+
+    Trailing columns that are padding in every row are cut off (``width`` <= ``context + 1``):
+    no compute is spent on them, and positions stay aligned since rows are left-aligned.
+    """
     if not units:
         raise ValueError("cannot collate an empty batch")
     k = max(u.shape[0] for u in units)
@@ -58,7 +70,9 @@ def collate_units(units: Sequence[torch.Tensor], pad_id: int) -> torch.Tensor:
     out = torch.full((len(units), k, width), pad_id, dtype=torch.long)
     for i, u in enumerate(units):
         out[i, : u.shape[0]] = u
-    return out
+    used = (out != pad_id).flatten(0, 1).any(0).nonzero()
+    keep = max(2, int(used.max()) + 1) if len(used) else 2
+    return out[..., :keep]
 
 
 def unit_losses(model: torch.nn.Module, batch: torch.Tensor, pad_id: int) -> torch.Tensor:

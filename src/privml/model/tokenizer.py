@@ -40,7 +40,9 @@ def _clean_public_line(line: str) -> str:
     return line.replace("<unk>", " ").replace(" @", " ").replace("@ ", " ")
 
 
-def train_tokenizer(lines: Iterable[str], vocab_size: int = 4096, min_frequency: int = 2) -> Tokenizer:
+def train_tokenizer(
+    lines: Iterable[str], vocab_size: int = 4096, min_frequency: int = 2
+) -> Tokenizer:
     """Train a lower-cased word-level tokenizer with one token per digit."""
     tok = Tokenizer(models.WordLevel(unk_token=UNK))
     tok.normalizer = normalizers.Sequence([normalizers.NFKC(), normalizers.Lowercase()])

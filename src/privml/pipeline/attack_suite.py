@@ -45,8 +45,15 @@ def load_canaries(path: Path) -> list[Canary]:
             raise ValueError(f"{where}: secret must be digits (spaces allowed)")
         if not isinstance(row["repetitions"], int) or row["repetitions"] < 1:
             raise ValueError(f"{where}: repetitions must be a positive integer")
-        out.append(Canary(f"c{i + 1:02d}", str(row["user_id"]), str(row["prefix"]),
-                          str(row["secret"]), int(row["repetitions"])))
+        out.append(
+            Canary(
+                f"c{i + 1:02d}",
+                str(row["user_id"]),
+                str(row["prefix"]),
+                str(row["secret"]),
+                int(row["repetitions"]),
+            )
+        )
     return out
 
 
@@ -63,14 +70,27 @@ def _canary_attacks(scorer, tok, canaries, spec) -> dict:
         secret = tok.encode(c.secret).ids
         if "exposure" in spec.attacks.run:
             rng = np.random.default_rng([spec.seed, int(c.cid[1:])])
-            e = canary_exposure(scorer, context, secret, alphabet,
-                                samples=spec.attacks.exposure_samples, rng=rng)
-            exposures.append({"canary": c.cid, "repetitions": c.repetitions,
-                              "exposure": round(e.exposure, 3), "method": e.method})
+            e = canary_exposure(
+                scorer, context, secret, alphabet, samples=spec.attacks.exposure_samples, rng=rng
+            )
+            exposures.append(
+                {
+                    "canary": c.cid,
+                    "repetitions": c.repetitions,
+                    "exposure": round(e.exposure, 3),
+                    "method": e.method,
+                }
+            )
         if "extraction" in spec.attacks.run:
             t = tab_attack(scorer, context, secret)
-            tabs.append({"canary": c.cid, "repetitions": c.repetitions,
-                         "extracted": t.extracted, "digits_correct": t.digits_correct})
+            tabs.append(
+                {
+                    "canary": c.cid,
+                    "repetitions": c.repetitions,
+                    "extracted": t.extracted,
+                    "digits_correct": t.digits_correct,
+                }
+            )
     out: dict = {}
     if exposures:
         log2_space = len(str(canaries[0].secret).replace(" ", "")) * np.log2(10)
@@ -100,8 +120,12 @@ def attack_variant(model, tok, corpus, scrub: bool, canaries, spec, held_idx, re
     out = _canary_attacks(scorer, tok, canaries, spec) if canaries else {}
     if "membership" in spec.attacks.run:
         canary_texts = {f"{c.prefix} {c.secret}" for c in canaries}
-        members = [i for u in corpus.train_users for i in corpus.by_user[u]
-                   if corpus.records[i].text not in canary_texts]
+        members = [
+            i
+            for u in corpus.train_users
+            for i in corpus.by_user[u]
+            if corpus.records[i].text not in canary_texts
+        ]
         rng = np.random.default_rng(spec.seed)
         n = min(len(members), len(held_idx), spec.attacks.membership_max)
         m_idx = sorted(rng.choice(members, n, replace=False).tolist())

@@ -9,7 +9,7 @@ from privml.data.demo_corpus import generate_demo_corpus
 from privml.pipeline.spec import RunSpec, load_spec
 from privml.pipeline.text_prediction import run_pipeline
 
-DEMO_USERS = 2000
+DEMO_USERS = 3000  # more users, less DP noise per user at the same epsilon
 
 
 def demo_spec_path() -> Path:

@@ -20,7 +20,9 @@ class Reporter:
         self.console.print(message)
 
     @contextmanager
-    def stage(self, description: str, total: int | None = None) -> Iterator[Callable[[int, int], None]]:
+    def stage(
+        self, description: str, total: int | None = None
+    ) -> Iterator[Callable[[int, int], None]]:
         """Yield ``update(done, total)`` for a progress bar named ``description``."""
         if self.quiet:
             yield lambda done, total: None

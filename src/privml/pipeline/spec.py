@@ -78,6 +78,9 @@ class DPSpec(_Strict):
     lr: float = Field(3e-3, gt=0)
     accountant: Literal["prv", "rdp"] = "prv"
     max_rows_per_unit: int = Field(64, ge=1, description="contribution bound for one unit")
+    rows_per_step: int | None = Field(
+        1, ge=1, description="rows drawn from each sampled unit per step (null: all its rows)"
+    )
 
 
 class AttackSpec(_Strict):

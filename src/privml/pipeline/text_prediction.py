@@ -133,17 +133,35 @@ def _finetune(variant, settings, base, corpus, tok, spec, rep, seed) -> tuple[Ti
             groups = [[t] for t in corpus.texts(idx, settings["scrub"])]
         units = encode_units(tok, groups, ctx, max_rows=dp.max_rows_per_unit)
         delta = dp.delta if dp.delta is not None else 1.0 / (10 * len(units))
-        cfg = DPConfig(dp.target_epsilon, delta, dp.max_grad_norm, dp.epochs, dp.batch_size, dp.lr,
-                       dp.accountant)
+        cfg = DPConfig(
+            dp.target_epsilon,
+            delta,
+            dp.max_grad_norm,
+            dp.epochs,
+            dp.batch_size,
+            dp.lr,
+            dp.accountant,
+            dp.rows_per_step,
+        )
         with rep.stage(f"DP fine-tuning ({variant})") as update:
             st = train_dp(model, units, cfg, pad_id=pad, progress=update)
         info.update(
-            epochs=dp.epochs, steps=st.steps, seconds=round(st.seconds, 1),
-            batch_size=dp.batch_size, max_grad_norm=dp.max_grad_norm, lr=dp.lr,
-            noise_multiplier=round(st.noise_multiplier, 4), sampling_rate=round(st.sampling_rate, 5),
-            epsilon=round(st.epsilon, 4), epsilon_rdp=round(st.epsilon_rdp, 4), delta=delta,
-            accountant=st.accountant, unit=dp.unit, privacy_units=st.units,
-            target_epsilon=dp.target_epsilon, accountant_note=st.note,
+            epochs=dp.epochs,
+            steps=st.steps,
+            seconds=round(st.seconds, 1),
+            batch_size=dp.batch_size,
+            max_grad_norm=dp.max_grad_norm,
+            lr=dp.lr,
+            noise_multiplier=round(st.noise_multiplier, 4),
+            sampling_rate=round(st.sampling_rate, 5),
+            epsilon=round(st.epsilon, 4),
+            epsilon_rdp=round(st.epsilon_rdp, 4),
+            delta=delta,
+            accountant=st.accountant,
+            unit=dp.unit,
+            privacy_units=st.units,
+            target_epsilon=dp.target_epsilon,
+            accountant_note=st.note,
             delta_rule="spec" if dp.delta is not None else "1/(10·N)",
         )
     else:
@@ -151,10 +169,23 @@ def _finetune(variant, settings, base, corpus, tok, spec, rep, seed) -> tuple[Ti
         groups = [corpus.texts(corpus.by_user[u], settings["scrub"]) for u in users]
         units = [u[i : i + 1] for u in encode_units(tok, groups, ctx) for i in range(len(u))]
         with rep.stage(f"Fine-tuning ({variant})") as update:
-            st = train_lm(model, units, pad_id=pad, epochs=ft.epochs, batch_size=ft.batch_size,
-                          lr=ft.lr, seed=seed, progress=update)
-        info.update(epochs=ft.epochs, steps=st.steps, seconds=round(st.seconds, 1),
-                    batch_size=ft.batch_size, lr=ft.lr)
+            st = train_lm(
+                model,
+                units,
+                pad_id=pad,
+                epochs=ft.epochs,
+                batch_size=ft.batch_size,
+                lr=ft.lr,
+                seed=seed,
+                progress=update,
+            )
+        info.update(
+            epochs=ft.epochs,
+            steps=st.steps,
+            seconds=round(st.seconds, 1),
+            batch_size=ft.batch_size,
+            lr=ft.lr,
+        )
     return model, info
 
 
@@ -176,8 +207,12 @@ def run_pipeline(
     private = resolve_path(spec.data.private, spec_dir, out)
     labels = resolve_path(spec.data.pii_labels, spec_dir, out) if spec.data.pii_labels else None
     canary_path = resolve_path(spec.data.canaries, spec_dir, out) if spec.data.canaries else None
-    read = read_records(private, skip_bad_rows=skip_bad_rows, text_field=spec.data.text_field,
-                        user_field=spec.data.user_field)
+    read = read_records(
+        private,
+        skip_bad_rows=skip_bad_rows,
+        text_field=spec.data.text_field,
+        user_field=spec.data.user_field,
+    )
     canaries = load_canaries(canary_path) if canary_path else []
     by_user: dict[str, list[int]] = defaultdict(list)
     for i, r in enumerate(read.records):
@@ -185,13 +220,16 @@ def run_pipeline(
     unknown = sorted({c.user_id for c in canaries} - set(by_user))
     if unknown:
         raise ValueError(f"{canary_path}: {len(unknown)} canary user_id(s) not in {private}")
-    train_u, held_u = _split_users(by_user, spec.data.heldout_fraction,
-                                   {c.user_id for c in canaries}, spec.seed)
+    train_u, held_u = _split_users(
+        by_user, spec.data.heldout_fraction, {c.user_id for c in canaries}, spec.seed
+    )
     if not held_u:
         raise ValueError(f"{private}: need at least 2 users to hold some out for evaluation")
     corpus = Corpus(read.records, train_u, held_u, dict(by_user), skipped=read.skipped)
-    mark(f"Read {len(read.records)} records from {len(by_user)} users"
-         + (f" (skipped {read.skipped} bad rows)" if read.skipped else ""))
+    mark(
+        f"Read {len(read.records)} records from {len(by_user)} users"
+        + (f" (skipped {read.skipped} bad rows)" if read.skipped else "")
+    )
 
     variants = spec.variant_settings()
     if any(v["scrub"] for v in variants.values()):
@@ -206,13 +244,22 @@ def run_pipeline(
     rows = encode_packed(tok, public_lines(tuple(spec.data.public)), ctx)
     order = np.random.default_rng(spec.seed).permutation(len(rows))[: spec.data.public_max_rows]
     public_units = [torch.tensor([rows[i]]) for i in order]
-    gcfg = GPTConfig(tok.get_vocab_size(), spec.model.d_model, spec.model.layers,
-                     spec.model.heads, ctx)
+    gcfg = GPTConfig(
+        tok.get_vocab_size(), spec.model.d_model, spec.model.layers, spec.model.heads, ctx
+    )
     base = TinyGPT(gcfg)
     pt = spec.model.pretrain
     with rep.stage("Pre-training on the public corpus") as update:
-        pst = train_lm(base, public_units, pad_id=pad, epochs=pt.epochs, batch_size=pt.batch_size,
-                       lr=pt.lr, seed=spec.seed, progress=update)
+        pst = train_lm(
+            base,
+            public_units,
+            pad_id=pad,
+            epochs=pt.epochs,
+            batch_size=pt.batch_size,
+            lr=pt.lr,
+            seed=spec.seed,
+            progress=update,
+        )
     _save_model(base, out / "models" / "public_only.pt")
     mark("Pre-trained the public-only model")
 
@@ -224,36 +271,55 @@ def run_pipeline(
     utility = {"public_only": lm_utility(base, heldout_units(False), tok, pad)}
     training, attacks = {}, {}
     for n, (name, settings) in enumerate(variants.items()):
-        model, training[name] = _finetune(name, settings, base, corpus, tok, spec, rep,
-                                          spec.seed + n)
+        model, training[name] = _finetune(
+            name, settings, base, corpus, tok, spec, rep, spec.seed + n
+        )
         _save_model(model, out / "models" / f"{name}.pt")
         utility[name] = lm_utility(model, heldout_units(settings["scrub"]), tok, pad)
-        attacks[name] = attack_variant(model, tok, corpus, settings["scrub"], canaries, spec,
-                                       held_idx, rep)
+        attacks[name] = attack_variant(
+            model, tok, corpus, settings["scrub"], canaries, spec, held_idx, rep
+        )
         mark(f"Trained and attacked variant {name}")
 
     results = {
         "privml_version": __version__,
-        "run": {"name": spec.name, "spec_path": str(spec_dir), "started": started,
-                "seed": spec.seed},
+        "run": {
+            "name": spec.name,
+            "spec_path": str(spec_dir),
+            "started": started,
+            "seed": spec.seed,
+        },
         "data": {
-            "records": len(corpus.records), "users": len(by_user),
-            "train_users": len(train_u), "heldout_users": len(held_u),
+            "records": len(corpus.records),
+            "users": len(by_user),
+            "train_users": len(train_u),
+            "heldout_users": len(held_u),
             "train_records": sum(len(corpus.by_user[u]) for u in train_u),
-            "heldout_records": len(held_idx), "skipped_rows": read.skipped,
-            "pii_found": corpus.pii_found, "pii_planted": planted, "scrubber_recall": recall,
+            "heldout_records": len(held_idx),
+            "skipped_rows": read.skipped,
+            "pii_found": corpus.pii_found,
+            "pii_planted": planted,
+            "scrubber_recall": recall,
             "canaries": len(canaries),
         },
         "model": {
             "architecture": "tiny GPT (decoder-only transformer, untied embeddings)",
-            "parameters": base.num_parameters(), "d_model": gcfg.d_model,
-            "layers": gcfg.n_layers, "heads": gcfg.n_heads, "context": gcfg.context,
+            "parameters": base.num_parameters(),
+            "d_model": gcfg.d_model,
+            "layers": gcfg.n_layers,
+            "heads": gcfg.n_heads,
+            "context": gcfg.context,
             "vocab_size": gcfg.vocab_size,
             "tokenizer": "word-level, one token per digit, trained on the public corpus only",
         },
         "training": {
-            "pretrain": {"epochs": pt.epochs, "steps": pst.steps, "seconds": round(pst.seconds, 1),
-                         "rows": len(public_units), "corpus": " + ".join(spec.data.public)},
+            "pretrain": {
+                "epochs": pt.epochs,
+                "steps": pst.steps,
+                "seconds": round(pst.seconds, 1),
+                "rows": len(public_units),
+                "corpus": " + ".join(spec.data.public),
+            },
             "variants": training,
         },
         "privacy": _privacy_summary(training),
@@ -269,15 +335,31 @@ def _privacy_summary(training: dict) -> dict:
     for name in ("private", "dp_only"):
         t = training.get(name)
         if t and t["dp"]:
-            keys = ("epsilon", "delta", "unit", "accountant", "epsilon_rdp", "target_epsilon",
-                    "noise_multiplier", "sampling_rate", "steps", "max_grad_norm",
-                    "privacy_units", "delta_rule", "accountant_note")
+            keys = (
+                "epsilon",
+                "delta",
+                "unit",
+                "accountant",
+                "epsilon_rdp",
+                "target_epsilon",
+                "noise_multiplier",
+                "sampling_rate",
+                "steps",
+                "max_grad_norm",
+                "privacy_units",
+                "delta_rule",
+                "accountant_note",
+            )
             return {"variant": name, **{k: t[k] for k in keys}}
     return {"variant": None, "epsilon": None, "delta": None, "unit": "none", "accountant": None}
 
 
 def _finish(results, out, log, labels, canary_path, detected, start) -> None:
-    """Leak-check every artifact, then write results.json, report.html and run.log."""
+    """Leak-check every artifact, then write results.json, report.html and run.log.
+
+    Checkpoints and the tokenizer are already on disk and are scanned there; the log, results
+    and report are scanned in memory before they are written.
+    """
     from privml.report import make_verdict, render_report
 
     secrets = planted_secrets(labels, canary_path)
@@ -287,20 +369,22 @@ def _finish(results, out, log, labels, canary_path, detected, start) -> None:
     log_text = "\n".join(log) + "\n"
     files = [out / "tokenizer.json", *sorted((out / "models").glob("*.pt"))]
     hygiene = scan_artifacts(files, secrets, out)
-    extra = scan_text("run.log", log_text, secrets)
+    hygiene["leaks"] += scan_text("run.log", log_text, secrets)
+    hygiene["artifacts_checked"] += 3  # run.log, results.json, report.html
     results["hygiene"] = {"leak_check": hygiene}
-    results["verdict"] = make_verdict(results)
-    results_text = json.dumps(results, indent=2, allow_nan=False) + "\n"
-    html = render_report(results)
-    extra += scan_text("results.json", results_text, secrets) + scan_text("report.html", html, secrets)
-    if extra:
-        hygiene["leaks"] += extra
-        hygiene["passed"] = False
+
+    def render() -> tuple[str, str]:
+        hygiene["passed"] = not hygiene["leaks"]
         results["verdict"] = make_verdict(results)
-        results_text = json.dumps(results, indent=2, allow_nan=False) + "\n"
-        html = render_report(results)
-    hygiene["artifacts_checked"] += 3
-    results_text = json.dumps(results, indent=2, allow_nan=False) + "\n"
+        return json.dumps(results, indent=2, allow_nan=False) + "\n", render_report(results)
+
+    results_text, html = render()
+    late = scan_text("results.json", results_text, secrets) + scan_text(
+        "report.html", html, secrets
+    )
+    if late:
+        hygiene["leaks"] += late
+        results_text, html = render()
     atomic.write_text(out / "run.log", log_text)
     atomic.write_text(out / "results.json", results_text)
-    atomic.write_text(out / "report.html", render_report(results))
+    atomic.write_text(out / "report.html", html)

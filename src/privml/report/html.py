@@ -1,500 +1,57 @@
 """Render the run report: one self-contained HTML file a privacy reviewer can read offline and sign.
 
-Everything the template shows is built here into a "view" of pre-formatted strings, reading
-only whitelisted keys from the results dict. That is deliberate: per-canary entries, leak records
-and PII statistics may carry secret text next to the numbers, and the report must never show it.
-Missing values render as "—". Charts are embedded as base64 PNG data URIs, CSS is inline, and
-Jinja2 autoescaping is on, so the file needs no network and cannot run injected markup.
+What the template shows is built by :func:`privml.report.view.build_view` as pre-formatted strings
+from whitelisted keys only, so secret text in the results dict never reaches the page. Charts are
+embedded as base64 PNG data URIs, CSS is inline, and Jinja2 autoescaping is on, so the file needs
+no network and cannot run injected markup.
 """
 
 from __future__ import annotations
 
-import base64
-import logging
-import math
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import jinja2
 
 from privml.atomic import write_text
-from privml.report import plots
-from privml.report.verdict import dig, label, make_verdict, num
 
-log = logging.getLogger(__name__)
+# Re-exported: the formatting helpers and view builders were defined here before the split.
+from privml.report.formatting import (  # noqa: F401
+    DASH,
+    _special,
+    fmt_bool,
+    fmt_change,
+    fmt_float,
+    fmt_g,
+    fmt_int,
+    fmt_pct,
+    fmt_seconds,
+    fmt_text,
+)
+from privml.report.view import (  # noqa: F401
+    ACCOUNTANT_NAMES,
+    STATUS_TEXT,
+    UNIT_EXPLANATIONS,
+    VARIANT_DESCRIPTIONS,
+    _attack_rows,
+    _attacks_view,
+    _canary_table,
+    _chart,
+    _data_view,
+    _dict,
+    _hygiene_view,
+    _log2_space,
+    _model_view,
+    _privacy_view,
+    _run_view,
+    _training_view,
+    _utility_view,
+    build_view,
+    log,
+)
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 TEMPLATE_NAME = "report.html.j2"
 REPORT_FILENAME = "report.html"
-DASH = "—"
-
-VARIANT_DESCRIPTIONS = {
-    "public_only": "pre-trained on public text only; never saw the private data",
-    "baseline": "fine-tuned on the raw private data, no protection",
-    "private": "scrubbed data + differentially private training (the model to ship)",
-    "dp_only": "differentially private training on unscrubbed data (ablation)",
-    "scrub_only": "scrubbed data, ordinary training (ablation)",
-}
-UNIT_EXPLANATIONS = {
-    "user": "each user's whole contribution is protected",
-    "example": (
-        "each single message is protected; a user with many messages is protected less "
-        "(group privacy)"
-    ),
-}
-ACCOUNTANT_NAMES = {
-    "prv": "PRV (privacy random variables; numerically tight)",
-    "rdp": "RDP (Rényi differential privacy)",
-    "pld": "PLD (privacy loss distributions; numerically tight)",
-    "gdp": "GDP (Gaussian differential privacy)",
-}
-STATUS_TEXT = {
-    "pass": "PASS",
-    "warn": "PASS WITH WARNINGS",
-    "fail": "FAIL",
-}
-
-
-# --- formatting ------------------------------------------------------------------------------
-
-
-def _special(value: float) -> str | None:
-    if math.isinf(value):
-        return "∞" if value > 0 else "−∞"
-    return None
-
-
-def fmt_int(value: Any) -> str:
-    v = num(value)
-    if v is None:
-        return DASH
-    return _special(v) or f"{v:,.0f}"
-
-
-def fmt_float(value: Any, digits: int = 2) -> str:
-    v = num(value)
-    if v is None:
-        return DASH
-    return _special(v) or f"{v:,.{digits}f}"
-
-
-def fmt_pct(value: Any) -> str:
-    """A fraction as a percentage: 0.412 -> "41.2%", 0.0012 -> "0.12%"."""
-    v = num(value)
-    if v is None:
-        return DASH
-    if _special(v):
-        return _special(v)
-    pct = v * 100
-    digits = 2 if 0 < abs(pct) < 1 else 1
-    return f"{pct:.{digits}f}%"
-
-
-def fmt_g(value: Any) -> str:
-    v = num(value)
-    if v is None:
-        return DASH
-    return _special(v) or f"{v:g}"
-
-
-def fmt_seconds(value: Any) -> str:
-    v = num(value)
-    if v is None:
-        return DASH
-    if _special(v):
-        return _special(v)
-    if v < 60:
-        return f"{v:.1f} s"
-    minutes, seconds = divmod(round(v), 60)
-    if minutes < 60:
-        return f"{minutes} min {seconds:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
-
-
-def fmt_bool(value: Any, yes: str = "on", no: str = "off") -> str:
-    if isinstance(value, bool):
-        return yes if value else no
-    return DASH
-
-
-def fmt_text(value: Any) -> str:
-    if value is None or isinstance(value, dict | list | tuple):
-        return DASH
-    text = str(value)
-    return text if text else DASH
-
-
-def fmt_change(value: Any, reference: Any) -> str:
-    """Relative change of ``value`` vs ``reference``: "+5.0%" / "−12.3%"."""
-    v, r = num(value), num(reference)
-    if v is None or r is None or r == 0 or not math.isfinite(v) or not math.isfinite(r):
-        return DASH
-    change = (v - r) / abs(r) * 100
-    sign = "+" if change > 0 else ("−" if change < 0 else "±")
-    return f"{sign}{abs(change):.1f}%"
-
-
-def _dict(value: Any) -> dict:
-    return value if isinstance(value, dict) else {}
-
-
-# --- sections --------------------------------------------------------------------------------
-
-
-def _data_view(results: dict) -> dict:
-    data = _dict(results.get("data"))
-    found = _dict(data.get("pii_found"))
-    planted = _dict(data.get("pii_planted"))
-    recall = _dict(data.get("scrubber_recall"))
-    types: list[str] = []
-    for source in (found, planted, recall):
-        for key in source:
-            if key not in types:
-                types.append(key)
-    pii_rows = [
-        {
-            "type": fmt_text(t),
-            "found": fmt_int(found.get(t)),
-            "planted": fmt_int(planted.get(t)),
-            "recall": fmt_pct(recall.get(t)),
-        }
-        for t in types
-    ]
-    total = [num(v) for v in found.values()]
-    return {
-        "present": bool(data),
-        "records": fmt_int(data.get("records")),
-        "users": fmt_int(data.get("users")),
-        "train_users": fmt_int(data.get("train_users")),
-        "heldout_users": fmt_int(data.get("heldout_users")),
-        "train_records": fmt_int(data.get("train_records")),
-        "heldout_records": fmt_int(data.get("heldout_records")),
-        "skipped_rows": fmt_int(data.get("skipped_rows")),
-        "canaries": fmt_int(data.get("canaries")),
-        "pii_rows": pii_rows,
-        "pii_total": fmt_int(sum(v for v in total if v is not None)) if found else DASH,
-        "has_planted": bool(planted),
-        "has_recall": bool(recall),
-    }
-
-
-def _model_view(results: dict) -> dict:
-    model = _dict(results.get("model"))
-    rows = [
-        ("Architecture", fmt_text(model.get("architecture"))),
-        ("Parameters", fmt_int(model.get("parameters"))),
-        ("Model width (d_model)", fmt_int(model.get("d_model"))),
-        ("Layers", fmt_int(model.get("layers"))),
-        ("Attention heads", fmt_int(model.get("heads"))),
-        ("Context (tokens)", fmt_int(model.get("context"))),
-        ("Vocabulary size", fmt_int(model.get("vocab_size"))),
-        ("Tokenizer", fmt_text(model.get("tokenizer"))),
-    ]
-    return {"present": bool(model), "rows": rows}
-
-
-def _training_view(results: dict) -> dict:
-    training = _dict(results.get("training"))
-    pre = _dict(training.get("pretrain"))
-    variants = _dict(training.get("variants"))
-    rows = []
-    for variant in plots.ordered_variants(variants):
-        cfg = _dict(variants[variant])
-        dp = cfg.get("dp")
-        rows.append(
-            {
-                "name": label(variant),
-                "description": VARIANT_DESCRIPTIONS.get(variant, ""),
-                "scrub": fmt_bool(cfg.get("scrub")),
-                "dp": fmt_bool(dp),
-                "epochs": fmt_int(cfg.get("epochs")),
-                "steps": fmt_int(cfg.get("steps")),
-                "batch_size": fmt_int(cfg.get("batch_size")),
-                # clip norm and noise only mean something when DP is on
-                "max_grad_norm": fmt_float(cfg.get("max_grad_norm")) if dp is not False else DASH,
-                "noise_multiplier": (
-                    fmt_float(cfg.get("noise_multiplier")) if dp is not False else DASH
-                ),
-                "sampling_rate": fmt_g(cfg.get("sampling_rate")) if dp is not False else DASH,
-                "seconds": fmt_seconds(cfg.get("seconds")),
-            }
-        )
-    return {
-        "pretrain_present": bool(pre),
-        "pretrain": {
-            "corpus": fmt_text(pre.get("corpus")),
-            "epochs": fmt_int(pre.get("epochs")),
-            "steps": fmt_int(pre.get("steps")),
-            "seconds": fmt_seconds(pre.get("seconds")),
-        },
-        "rows": rows,
-    }
-
-
-def _privacy_view(results: dict) -> dict:
-    p = _dict(results.get("privacy"))
-    unit = p.get("unit")
-    unit_text = fmt_text(unit)
-    explanation = UNIT_EXPLANATIONS.get(unit) if isinstance(unit, str) else None
-    accountant = p.get("accountant")
-    acc_name = (
-        ACCOUNTANT_NAMES.get(accountant.lower(), accountant)
-        if isinstance(accountant, str)
-        else DASH
-    )
-    eps, delta = num(p.get("epsilon")), num(p.get("delta"))
-    variant = p.get("variant")
-    note = p.get("accountant_note")
-    # (eps, delta)-DP bounds every membership test on the protected unit: TPR <= e^eps * FPR + delta
-    bounds = []
-    if eps is not None and math.isfinite(eps) and eps < 50:
-        for fpr, fpr_text in ((0.01, "1%"), (0.001, "0.1%")):
-            bound = min(1.0, math.exp(eps) * fpr + (delta or 0.0))
-            bounds.append({"fpr": fpr_text, "tpr": fmt_pct(bound)})
-    return {
-        "present": bool(p),
-        "has_dp": eps is not None,
-        "variant": label(variant) if isinstance(variant, str) and variant else None,
-        "variant_is_private": variant in (None, "private"),
-        "accountant_note": note if isinstance(note, str) and note else None,
-        "epsilon": fmt_float(p.get("epsilon")),
-        "delta": fmt_g(p.get("delta")),
-        "epsilon_rdp": fmt_float(p.get("epsilon_rdp")),
-        "target_epsilon": fmt_float(p.get("target_epsilon")),
-        "accountant": acc_name,
-        "unit": unit_text,
-        "unit_explanation": explanation,
-        "delta_rule": fmt_text(p.get("delta_rule")),
-        "privacy_units": fmt_int(p.get("privacy_units")),
-        "noise_multiplier": fmt_float(p.get("noise_multiplier")),
-        "sampling_rate": fmt_g(p.get("sampling_rate")),
-        "steps": fmt_int(p.get("steps")),
-        "max_grad_norm": fmt_float(p.get("max_grad_norm")),
-        "tpr_bounds": bounds,
-    }
-
-
-def _utility_view(results: dict) -> dict:
-    utility = _dict(results.get("utility"))
-    base = _dict(utility.get("baseline"))
-    rows = []
-    for variant in plots.ordered_variants(utility):
-        u = _dict(utility[variant])
-        is_base = variant == "baseline"
-        rows.append(
-            {
-                "name": label(variant),
-                "description": VARIANT_DESCRIPTIONS.get(variant, ""),
-                "accuracy": fmt_pct(u.get("next_word_accuracy")),
-                "accuracy_change": (
-                    "reference"
-                    if is_base
-                    else fmt_change(u.get("next_word_accuracy"), base.get("next_word_accuracy"))
-                ),
-                "perplexity": fmt_float(u.get("perplexity"), 1),
-                "perplexity_change": (
-                    "reference"
-                    if is_base
-                    else fmt_change(u.get("perplexity"), base.get("perplexity"))
-                ),
-            }
-        )
-    return {"present": bool(utility), "rows": rows}
-
-
-def _attack_rows(attacks: dict, levels: list[int]) -> list[dict]:
-    rows = []
-    for variant in plots.ordered_variants(attacks):
-        a = _dict(attacks[variant])
-        exp = _dict(a.get("exposure"))
-        ext = _dict(a.get("extraction"))
-        mem = _dict(a.get("membership"))
-        k, n = num(ext.get("secrets_extracted")), num(ext.get("secrets_total"))
-        if k is None:
-            extracted = DASH
-        else:
-            extracted = f"{k:.0f} / {n:.0f}" if n is not None else f"{k:.0f}"
-        rows.append(
-            {
-                "name": label(variant),
-                "means": [fmt_float(exp.get(f"mean_{r}"), 1) for r in levels],
-                "max": fmt_float(exp.get("max"), 1),
-                "log2_space": fmt_float(exp.get("log2_space"), 1),
-                "extracted": extracted,
-                "extracted_any": k is not None and k > 0,
-                "auc": fmt_float(mem.get("auc"), 3),
-                "tpr_1": fmt_pct(mem.get("tpr_at_1pct_fpr")),
-                "tpr_01": fmt_pct(mem.get("tpr_at_0.1pct_fpr")),
-                "balanced_accuracy": fmt_pct(mem.get("balanced_accuracy")),
-                "members": fmt_int(mem.get("members")),
-                "non_members": fmt_int(mem.get("non_members")),
-            }
-        )
-    return rows
-
-
-def _canary_table(attacks: dict) -> dict:
-    """Canary id, repetitions, and per variant exposure / extracted. Never secret or prefix text."""
-    variants = [
-        v
-        for v in plots.ordered_variants(attacks)
-        if isinstance(dig(attacks, v, "exposure", "per_canary"), list)
-        or isinstance(dig(attacks, v, "extraction", "per_canary"), list)
-    ]
-    canaries: dict[str, dict] = {}
-
-    def entry(cid: str) -> dict:
-        return canaries.setdefault(cid, {"repetitions": None, "cells": {}})
-
-    for variant in variants:
-        for kind in ("exposure", "extraction"):
-            for item in dig(attacks, variant, kind, "per_canary") or []:
-                if not isinstance(item, dict) or item.get("canary") is None:
-                    continue
-                cid = fmt_text(item.get("canary"))
-                row = entry(cid)
-                reps = num(item.get("repetitions"))
-                if row["repetitions"] is None and reps is not None:
-                    row["repetitions"] = reps
-                cell = row["cells"].setdefault(
-                    variant, {"exposure": DASH, "extracted": DASH, "leaked": False}
-                )
-                if kind == "exposure":
-                    value = fmt_float(item.get("exposure"), 1)
-                    method = item.get("method")
-                    if value != DASH and isinstance(method, str) and method != "exact":
-                        value = "≈" + value
-                    cell["exposure"] = value
-                else:
-                    extracted = item.get("extracted")
-                    text = fmt_bool(extracted, "yes", "no")
-                    digits = num(item.get("digits_correct"))
-                    if text == "no" and digits is not None:
-                        text = f"no ({digits:.0f})"
-                    cell["extracted"] = text
-                    cell["leaked"] = extracted is True
-
-    ordered = sorted(
-        canaries.items(),
-        key=lambda kv: (-(kv[1]["repetitions"] or 0), kv[0]),
-    )
-    rows = [
-        {
-            "canary": cid,
-            "repetitions": fmt_int(row["repetitions"]),
-            "cells": [
-                row["cells"].get(v, {"exposure": DASH, "extracted": DASH, "leaked": False})
-                for v in variants
-            ],
-        }
-        for cid, row in ordered
-    ]
-    return {"variants": [label(v) for v in variants], "rows": rows}
-
-
-def _log2_space(attacks: dict) -> float | None:
-    for variant in plots.ordered_variants(attacks):
-        value = num(dig(attacks, variant, "exposure", "log2_space"))
-        if value is not None:
-            return value
-    return None
-
-
-def _chart(fn: Callable[..., bytes], *args: Any) -> dict:
-    """A chart as a data URI; a drawing failure degrades to a note rather than losing the report."""
-    try:
-        png = fn(*args)
-    except Exception as exc:  # noqa: BLE001 - the report must still be written
-        log.warning("report chart %s failed: %r", fn.__name__, exc)
-        return {"uri": None, "error": type(exc).__name__}
-    return {"uri": "data:image/png;base64," + base64.b64encode(png).decode("ascii"), "error": None}
-
-
-def _attacks_view(results: dict) -> dict:
-    attacks = _dict(results.get("attacks"))
-    curves = {}
-    for variant in plots.ordered_variants(attacks):
-        roc = dig(attacks, variant, "membership", "roc")
-        if isinstance(roc, dict):
-            curves[variant] = {
-                "fpr": roc.get("fpr"),
-                "tpr": roc.get("tpr"),
-                "auc": dig(attacks, variant, "membership", "auc"),
-            }
-    space = _log2_space(attacks)
-    levels = plots.repetition_levels(attacks)
-    return {
-        "present": bool(attacks),
-        "levels": [f"{r}x" for r in levels],
-        "rows": _attack_rows(attacks, levels),
-        "log2_space": fmt_float(space, 1),
-        "roc_chart": _chart(plots.roc_plot_png, curves) if curves else None,
-        "exposure_chart": _chart(plots.exposure_chart_png, attacks, space) if attacks else None,
-        "canaries": _canary_table(attacks),
-    }
-
-
-def _hygiene_view(results: dict) -> dict:
-    leak = _dict(dig(results, "hygiene", "leak_check"))
-    passed = leak.get("passed")
-    leaks = leak.get("leaks")
-    leak_rows = []
-    if isinstance(leaks, list):
-        # Only where and what kind: a leak record's value is the very text that must not spread.
-        for item in leaks:
-            item = _dict(item)
-            where = next((item[k] for k in ("artifact", "path", "file") if k in item), None)
-            kind = next((item[k] for k in ("kind", "type", "entity") if k in item), None)
-            leak_rows.append({"artifact": fmt_text(where), "kind": fmt_text(kind)})
-    return {
-        "present": bool(leak),
-        "passed": passed if isinstance(passed, bool) else None,
-        "artifacts_checked": fmt_int(leak.get("artifacts_checked")),
-        "values_checked": fmt_int(leak.get("values_checked")),
-        "leak_count": fmt_int(len(leaks)) if isinstance(leaks, list) else DASH,
-        "leaks": leak_rows,
-    }
-
-
-def _run_view(results: dict) -> dict:
-    run = _dict(results.get("run"))
-    return {
-        "name": fmt_text(run.get("name")),
-        "spec_path": fmt_text(run.get("spec_path")),
-        "started": fmt_text(run.get("started")),
-        "seconds": fmt_seconds(run.get("seconds")),
-        "seed": fmt_text(run.get("seed")),
-        "version": fmt_text(results.get("privml_version")),
-    }
-
-
-def build_view(results: dict) -> dict:
-    """Everything the template shows, as pre-formatted strings (exposed for tests and tooling)."""
-    results = results if isinstance(results, dict) else {}
-    verdict = make_verdict(results)
-    return {
-        "verdict": {
-            "status": verdict["status"],
-            "status_text": STATUS_TEXT.get(verdict["status"], verdict["status"].upper()),
-            "summary": verdict["summary"],
-            "checks": verdict["checks"],
-        },
-        "run": _run_view(results),
-        "data": _data_view(results),
-        "model": _model_view(results),
-        "training": _training_view(results),
-        "privacy": _privacy_view(results),
-        "utility": _utility_view(results),
-        "utility_chart": (
-            _chart(plots.utility_chart_png, _dict(results.get("utility")))
-            if _dict(results.get("utility"))
-            else None
-        ),
-        "attacks": _attacks_view(results),
-        "hygiene": _hygiene_view(results),
-    }
 
 
 def _environment() -> jinja2.Environment:

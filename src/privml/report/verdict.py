@@ -356,8 +356,9 @@ def make_verdict(results: dict) -> dict:
             if ablation_failed:
                 sentences.append(
                     "Every check on the private model passes; as expected, scrubbing alone "
-                    f"(scrub_only) does not protect the canaries ({_failure_details(ablation_failed)}"
-                    "): it removes only the PII it recognises, and the planted secrets are random "
+                    "(scrub_only) does not protect the canaries "
+                    f"({_failure_details(ablation_failed)}): it removes only the PII it "
+                    "recognises, and the planted secrets are random "
                     "strings it cannot recognise."
                 )
             else:

@@ -1,0 +1,129 @@
+"""The whole pipeline on a small spec: contract keys, the directions the demo must show, and
+no planted secret in any artifact.
+
+Small but real: 400 synthetic users, a small model, a few epochs. The directions asserted are
+those of the demo: the baseline leaks the 16x canaries, DP stops it, and the private model is
+more useful than the public-only one.
+"""
+
+import json
+
+import pytest
+
+from privml.data.demo_corpus import generate_demo_corpus
+from privml.pipeline.spec import parse_spec
+from privml.pipeline.text_prediction import run_pipeline
+
+SPEC = {
+    "name": "integration",
+    "seed": 0,
+    "data": {
+        "private": "${out}/data/corpus.jsonl",
+        "pii_labels": "${out}/data/pii_labels.jsonl",
+        "canaries": "${out}/data/canaries.json",
+        "public_max_rows": 1500,
+    },
+    "model": {
+        "vocab_size": 2048,
+        "d_model": 64,
+        "layers": 2,
+        "heads": 2,
+        "context": 64,
+        "pretrain": {"epochs": 1, "batch_size": 32, "lr": 0.003},
+        "finetune": {"epochs": 6, "batch_size": 16, "lr": 0.004},
+    },
+    "dp": {"target_epsilon": 4.0, "epochs": 3, "batch_size": 128, "lr": 0.003},
+    "variants": ["dp_only"],
+    "attacks": {"exposure_samples": 300, "membership_max": 300},
+}
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    generate_demo_corpus(out / "data", users=400, seed=1, canaries_per_level=2)
+    results = run_pipeline(parse_spec(SPEC), out, out, quiet=True)
+    return out, results
+
+
+CONTRACT = [  # key paths from the issue's interface section
+    ("privacy", "epsilon"),
+    ("privacy", "delta"),
+    ("privacy", "unit"),
+    ("privacy", "accountant"),
+    ("utility", "public_only", "next_word_accuracy"),
+    ("utility", "baseline", "next_word_accuracy"),
+    ("utility", "private", "next_word_accuracy"),
+]
+PER_VARIANT = [
+    ("exposure", "mean_16"),
+    ("exposure", "max"),
+    ("extraction", "secrets_extracted"),
+    ("extraction", "secrets_total"),
+    ("membership", "auc"),
+    ("membership", "tpr_at_1pct_fpr"),
+    ("membership", "tpr_at_0.1pct_fpr"),
+]
+
+
+def _get(d: dict, path: tuple[str, ...]):
+    for part in path:
+        d = d[part]
+    return d
+
+
+def test_results_have_the_contract_keys(run):
+    out, results = run
+    on_disk = json.loads((out / "results.json").read_text())
+    for path in CONTRACT:
+        assert _get(on_disk, path) is not None, path
+    for variant in ("baseline", "private", "dp_only"):
+        for path in PER_VARIANT:
+            assert _get(on_disk, ("attacks", variant, *path)) is not None, (variant, path)
+    assert on_disk["privacy"]["unit"] == "user"
+    assert on_disk["privacy"]["accountant"] in ("prv", "rdp")
+    assert on_disk["privacy"]["epsilon"] <= 4.0
+    assert on_disk["privacy"]["delta"] < 1 / on_disk["data"]["train_users"]
+    assert (out / "report.html").stat().st_size > 10_000
+
+
+def test_directions(run):
+    _, r = run
+    base, priv, dp_only = (r["attacks"][v] for v in ("baseline", "private", "dp_only"))
+    half_space = base["exposure"]["log2_space"] / 2
+    # the baseline leaks ...
+    assert base["exposure"]["mean_16"] >= half_space or base["extraction"]["secrets_extracted"] >= 1
+    # ... and DP stops it, with and without scrubbing
+    for a in (priv, dp_only):
+        assert a["extraction"]["secrets_extracted"] == 0
+        assert a["exposure"]["mean_16"] <= 6
+        assert a["exposure"]["mean_16"] < base["exposure"]["mean_16"]
+        assert a["membership"]["auc"] <= 0.6
+    u = r["utility"]
+    assert u["private"]["next_word_accuracy"] > u["public_only"]["next_word_accuracy"]
+    assert u["baseline"]["next_word_accuracy"] > u["public_only"]["next_word_accuracy"]
+
+
+def test_no_planted_value_in_any_artifact(run):
+    """Independent of privml's own leak check: a plain substring search of every file."""
+    out, results = run
+    values = {json.loads(line)["value"] for line in (out / "data" / "pii_labels.jsonl").open()}
+    for c in json.loads((out / "data" / "canaries.json").read_text()):
+        values |= {c["secret"], c["secret"].replace(" ", "")}
+    values = {v.lower().encode() for v in values if len(v) >= 4}
+    artifacts = [
+        p for p in out.rglob("*") if p.is_file() and "data" not in p.relative_to(out).parts
+    ]
+    assert {p.name for p in artifacts} >= {
+        "results.json",
+        "report.html",
+        "run.log",
+        "tokenizer.json",
+        "baseline.pt",
+        "private.pt",
+    }
+    for p in artifacts:
+        blob = p.read_bytes().lower()
+        leaked = [v for v in values if v in blob]
+        assert not leaked, f"{p.name} contains {len(leaked)} planted value(s)"
+    assert results["hygiene"]["leak_check"]["passed"]
