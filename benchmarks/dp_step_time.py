@@ -1,11 +1,12 @@
 """Step time of DP fine-tuning against non-private fine-tuning on the demo model.
 
-Both run side by side in one process on the same batches of user-level units (the demo's
-privacy unit): the non-private step is forward + backward + AdamW; the DP step adds Opacus's
-per-sample gradients, per-user clipping and CSPRNG Gaussian noise. Steps alternate
+Both run side by side in one process on the same batches, drawn as the demo's DP step draws
+them: a batch of users, one row of each. The non-private step is forward + backward + AdamW on
+those rows; the DP step is privml's DP step on the same rows (Opacus per-sample gradients in
+size buckets, per-user clipping, CSPRNG Gaussian noise, AdamW). Steps alternate
 (non-private, DP, non-private, ...) so machine load affects both equally.
 
-    python benchmarks/dp_step_time.py [--users 2000] [--batch-users 64] [--steps 8]
+    python benchmarks/dp_step_time.py [--users 3000] [--batch-users 256] [--steps 8]
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from opacus import GradSampleModule
 
 from privml.data.demo_corpus import generate_demo_corpus
 from privml.data.records import read_records
-from privml.dp.engine import SecureDPOptimizer
+from privml.dp.engine import SecureDPOptimizer, _accumulate_and_step, _draw_rows
 from privml.model.encoding import collate_units, encode_units, unit_losses
 from privml.model.gpt import GPTConfig, TinyGPT
 from privml.model.public_corpus import public_lines
@@ -35,8 +36,8 @@ from privml.pipeline.spec import load_spec
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--users", type=int, default=2000)
-    ap.add_argument("--batch-users", type=int, default=64)
+    ap.add_argument("--users", type=int, default=3000)
+    ap.add_argument("--batch-users", type=int, default=256)
     ap.add_argument("--steps", type=int, default=8)
     args = ap.parse_args()
     torch.manual_seed(0)
@@ -73,16 +74,19 @@ def main() -> None:
     times: dict[str, list[float]] = {"non_private": [], "dp": []}
     tokens = []
     for step in range(args.steps + 1):  # step 0 is warm-up
-        batch = collate_units([units[i] for i in rng.choice(len(units), args.batch_users)], pad)
-        for name, model, opt in (("non_private", plain, opt_plain), ("dp", gsm, opt_dp)):
-            t = time.perf_counter()
-            opt.zero_grad(set_to_none=True)
-            unit_losses(model, batch, pad).mean().backward()
-            opt.step()
-            if step:
-                times[name].append(time.perf_counter() - t)
+        rows = [_draw_rows(units[i], 1) for i in rng.choice(len(units), args.batch_users)]
+        t = time.perf_counter()
+        opt_plain.zero_grad(set_to_none=True)
+        unit_losses(plain, collate_units(rows, pad), pad).mean().backward()
+        opt_plain.step()
+        t_plain = time.perf_counter() - t
+        t = time.perf_counter()
+        _accumulate_and_step(gsm, opt_dp, rows, pad)
+        t_dp = time.perf_counter() - t
         if step:
-            tokens.append(int((batch[..., 1:] != pad).sum()))
+            times["non_private"].append(t_plain)
+            times["dp"].append(t_dp)
+            tokens.append(sum(int((r[..., 1:] != pad).sum()) for r in rows))
     np_med, dp_med = statistics.median(times["non_private"]), statistics.median(times["dp"])
     print(
         json.dumps(
