@@ -6,7 +6,8 @@ import phonenumbers
 import pytest
 
 from privml.data import CANARY_PREFIXES, generate_demo_corpus, read_records
-from privml.data.demo_corpus import _public_vocabulary, iban_valid, luhn_valid
+from privml.data.fake_pii import iban_valid, luhn_valid
+from privml.data.fake_pii import public_vocabulary as _public_vocabulary
 from privml.data.templates import BODY_TEMPLATES
 
 FILES = ("corpus.jsonl", "pii_labels.jsonl", "canaries.json")

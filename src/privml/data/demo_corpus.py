@@ -36,24 +36,7 @@ from random import Random
 
 from privml import atomic
 from privml.data import templates as T
-
-# Besides Faker, these are re-exported: they were defined here before ``fake_pii`` was split off.
-from privml.data.fake_pii import (  # noqa: F401
-    _BAD_EXCHANGES,
-    _BAD_SSNS,
-    _NAME_RE,
-    Faker,
-    _public_texts,
-    _resource,
-    iban_check_digits,
-    iban_valid,
-    luhn_check_digit,
-    luhn_valid,
-)
-from privml.data.fake_pii import Faker as _Faker  # noqa: F401
-from privml.data.fake_pii import name_pools as _name_pools  # noqa: F401
-from privml.data.fake_pii import public_name_pairs as _public_name_pairs  # noqa: F401
-from privml.data.fake_pii import public_vocabulary as _public_vocabulary  # noqa: F401
+from privml.data.fake_pii import Faker
 
 CANARY_PREFIXES: list[str] = [
     # Every word is in the public tokenizer's vocabulary, so no two prefixes collapse to the

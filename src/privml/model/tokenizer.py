@@ -14,25 +14,13 @@ from pathlib import Path
 from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
 
 from privml import atomic
+from privml.scrub.base import ENTITY_TYPES, tag
 
 PAD, UNK, BOS, EOS = "[PAD]", "[UNK]", "[BOS]", "[EOS]"
 SPECIAL_TOKENS = [PAD, UNK, BOS, EOS]
-# PII type tags written by the scrubber; fixed names, not learned from data.
-TAG_TOKENS = [
-    f"<{t}>"
-    for t in (
-        "PERSON",
-        "EMAIL_ADDRESS",
-        "PHONE_NUMBER",
-        "US_SSN",
-        "CREDIT_CARD",
-        "IP_ADDRESS",
-        "IBAN_CODE",
-        "STREET_ADDRESS",
-        "LOCATION",
-        "ORGANIZATION",
-    )
-]
+# PII type tags written by the scrubber (fixed names, not learned from data), plus the types
+# a learned NER recognizer may add later.
+TAG_TOKENS = [tag(t) for t in (*ENTITY_TYPES, "LOCATION", "ORGANIZATION")]
 
 
 def _clean_public_line(line: str) -> str:

@@ -116,6 +116,21 @@ def _save_model(model: TinyGPT, path: Path) -> None:
         torch.save({"config": model.cfg.to_dict(), "state_dict": model.state_dict()}, fh)
 
 
+def _train(model: TinyGPT, units, section, seed: int, label: str, rep: Reporter, pad: int):
+    """Non-private training with one spec section's epochs, batch size and learning rate."""
+    with rep.stage(label) as update:
+        return train_lm(
+            model,
+            units,
+            pad_id=pad,
+            epochs=section.epochs,
+            batch_size=section.batch_size,
+            lr=section.lr,
+            seed=seed,
+            progress=update,
+        )
+
+
 def _finetune(variant, settings, base, corpus, tok, spec, rep, seed) -> tuple[TinyGPT, dict]:
     from privml.dp import DPConfig, train_dp
 
@@ -168,17 +183,7 @@ def _finetune(variant, settings, base, corpus, tok, spec, rep, seed) -> tuple[Ti
         ft = spec.model.finetune
         groups = [corpus.texts(corpus.by_user[u], settings["scrub"]) for u in users]
         units = [u[i : i + 1] for u in encode_units(tok, groups, ctx) for i in range(len(u))]
-        with rep.stage(f"Fine-tuning ({variant})") as update:
-            st = train_lm(
-                model,
-                units,
-                pad_id=pad,
-                epochs=ft.epochs,
-                batch_size=ft.batch_size,
-                lr=ft.lr,
-                seed=seed,
-                progress=update,
-            )
+        st = _train(model, units, ft, seed, f"Fine-tuning ({variant})", rep, pad)
         info.update(
             epochs=ft.epochs,
             steps=st.steps,
@@ -249,17 +254,7 @@ def run_pipeline(
     )
     base = TinyGPT(gcfg)
     pt = spec.model.pretrain
-    with rep.stage("Pre-training on the public corpus") as update:
-        pst = train_lm(
-            base,
-            public_units,
-            pad_id=pad,
-            epochs=pt.epochs,
-            batch_size=pt.batch_size,
-            lr=pt.lr,
-            seed=spec.seed,
-            progress=update,
-        )
+    pst = _train(base, public_units, pt, spec.seed, "Pre-training on the public corpus", rep, pad)
     _save_model(base, out / "models" / "public_only.pt")
     mark("Pre-trained the public-only model")
 

@@ -13,41 +13,7 @@ from pathlib import Path
 import jinja2
 
 from privml.atomic import write_text
-
-# Re-exported: the formatting helpers and view builders were defined here before the split.
-from privml.report.formatting import (  # noqa: F401
-    DASH,
-    _special,
-    fmt_bool,
-    fmt_change,
-    fmt_float,
-    fmt_g,
-    fmt_int,
-    fmt_pct,
-    fmt_seconds,
-    fmt_text,
-)
-from privml.report.view import (  # noqa: F401
-    ACCOUNTANT_NAMES,
-    STATUS_TEXT,
-    UNIT_EXPLANATIONS,
-    VARIANT_DESCRIPTIONS,
-    _attack_rows,
-    _attacks_view,
-    _canary_table,
-    _chart,
-    _data_view,
-    _dict,
-    _hygiene_view,
-    _log2_space,
-    _model_view,
-    _privacy_view,
-    _run_view,
-    _training_view,
-    _utility_view,
-    build_view,
-    log,
-)
+from privml.report.view import build_view
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 TEMPLATE_NAME = "report.html.j2"
