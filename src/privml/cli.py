@@ -19,6 +19,9 @@ app.add_typer(accountant_app, name="accountant")
 
 Out = Annotated[Path, typer.Option("--out", help="output folder")]
 Quiet = Annotated[bool, typer.Option("--quiet", help="no progress bars")]
+SamplingRate = Annotated[float, typer.Option("--sampling-rate", help="Poisson sampling rate q")]
+Steps = Annotated[int, typer.Option("--steps", help="number of DP-SGD steps")]
+Delta = Annotated[float, typer.Option("--delta", help="target delta")]
 
 
 def _fail(message: str) -> None:
@@ -92,9 +95,9 @@ def demo_data(
 @accountant_app.command("epsilon")
 def accountant_epsilon(
     noise_multiplier: Annotated[float, typer.Option("--noise-multiplier")],
-    sampling_rate: Annotated[float, typer.Option("--sampling-rate")],
-    steps: Annotated[int, typer.Option("--steps")],
-    delta: Annotated[float, typer.Option("--delta")],
+    sampling_rate: SamplingRate,
+    steps: Steps,
+    delta: Delta,
     accountant: Annotated[str, typer.Option("--accountant", help="prv or rdp")] = "prv",
 ) -> None:
     """Upper bound on epsilon for DP-SGD with Poisson sampling, as JSON."""
@@ -113,9 +116,9 @@ def accountant_epsilon(
 @accountant_app.command("calibrate")
 def accountant_calibrate(
     target_epsilon: Annotated[float, typer.Option("--target-epsilon")],
-    sampling_rate: Annotated[float, typer.Option("--sampling-rate")],
-    steps: Annotated[int, typer.Option("--steps")],
-    delta: Annotated[float, typer.Option("--delta")],
+    sampling_rate: SamplingRate,
+    steps: Steps,
+    delta: Delta,
 ) -> None:
     """Noise multiplier that meets --target-epsilon, as JSON."""
     from privml.accounting import calibrate_noise, dp_sgd_epsilon

@@ -161,12 +161,7 @@ def _finetune(variant, settings, base, corpus, tok, spec, rep, seed) -> tuple[Ti
         with rep.stage(f"DP fine-tuning ({variant})") as update:
             st = train_dp(model, units, cfg, pad_id=pad, progress=update)
         info.update(
-            epochs=dp.epochs,
-            steps=st.steps,
-            seconds=round(st.seconds, 1),
-            batch_size=dp.batch_size,
             max_grad_norm=dp.max_grad_norm,
-            lr=dp.lr,
             noise_multiplier=round(st.noise_multiplier, 4),
             sampling_rate=round(st.sampling_rate, 5),
             epsilon=round(st.epsilon, 4),
@@ -179,18 +174,19 @@ def _finetune(variant, settings, base, corpus, tok, spec, rep, seed) -> tuple[Ti
             accountant_note=st.note,
             delta_rule="spec" if dp.delta is not None else "1/(10·N)",
         )
+        section = dp
     else:
-        ft = spec.model.finetune
+        section = spec.model.finetune
         groups = [corpus.texts(corpus.by_user[u], settings["scrub"]) for u in users]
         units = [u[i : i + 1] for u in encode_units(tok, groups, ctx) for i in range(len(u))]
-        st = _train(model, units, ft, seed, f"Fine-tuning ({variant})", rep, pad)
-        info.update(
-            epochs=ft.epochs,
-            steps=st.steps,
-            seconds=round(st.seconds, 1),
-            batch_size=ft.batch_size,
-            lr=ft.lr,
-        )
+        st = _train(model, units, section, seed, f"Fine-tuning ({variant})", rep, pad)
+    info.update(
+        epochs=section.epochs,
+        steps=st.steps,
+        seconds=round(st.seconds, 1),
+        batch_size=section.batch_size,
+        lr=section.lr,
+    )
     return model, info
 
 
