@@ -171,6 +171,20 @@ def _make_user(uid: str, rng: Random, fake: Faker) -> _User:
     )
 
 
+# Which attribute (of the slot's contact, of the user, or which Faker method) fills a PII slot.
+_CONTACT_FIELDS = {"PERSON": "name", "PERSON_EMAIL": "email", "PERSON_PHONE": "phone"}
+_USER_FIELDS = {
+    "MY_NAME": "name",
+    "MY_EMAIL": "email",
+    "MY_PHONE": "phone",
+    "MY_ADDRESS": "address",
+    "MY_SSN": "ssn",
+    "MY_CARD": "card",
+    "MY_IBAN": "iban",
+}
+_FAKE_VALUES = {"PHONE": "phone", "ADDRESS": "address", "IP": "ip"}
+
+
 class _Renderer:
     """Fills compiled templates for one user, collecting (type, value) labels."""
 
@@ -189,7 +203,7 @@ class _Renderer:
         for i in range(1, len(parts), 2):
             slot = parts[i]
             if slot in T.SLOT_TYPES:
-                if slot in ("PERSON", "PERSON_EMAIL", "PERSON_PHONE") and person is None:
+                if slot in _CONTACT_FIELDS and person is None:
                     person = self.contact()
                 value = self._pii(slot, person)
                 labels.append((T.SLOT_TYPES[slot], value))
@@ -208,35 +222,15 @@ class _Renderer:
         return "".join(out)
 
     def _pii(self, slot: str, person: _Contact | None) -> str:
-        u, fake = self.user, self.fake
-        if slot == "PERSON":
-            return person.name
-        if slot == "PERSON_EMAIL":
-            return person.email
-        if slot == "PERSON_PHONE":
-            return person.phone
-        if slot == "MY_NAME":
-            return u.name
-        if slot == "MY_EMAIL":
-            return u.email
-        if slot == "MY_PHONE":
-            return u.phone
-        if slot == "MY_ADDRESS":
-            return u.address
-        if slot == "MY_SSN":
-            return u.ssn
-        if slot == "MY_CARD":
-            return u.card
-        if slot == "MY_IBAN":
-            return u.iban
+        if slot in _CONTACT_FIELDS:
+            return getattr(person, _CONTACT_FIELDS[slot])
+        if slot in _USER_FIELDS:
+            return getattr(self.user, _USER_FIELDS[slot])
+        fake = self.fake
         if slot == "EMAIL":
             return self.contact().email if self.rng.random() < 0.5 else fake.email(fake.name())
-        if slot == "PHONE":
-            return fake.phone()
-        if slot == "ADDRESS":
-            return fake.address()
-        if slot == "IP":
-            return fake.ip()
+        if slot in _FAKE_VALUES:
+            return getattr(fake, _FAKE_VALUES[slot])()
         raise KeyError(slot)  # pragma: no cover
 
     def _amount(self) -> str:

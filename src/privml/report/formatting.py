@@ -6,7 +6,9 @@ Missing or malformed values (``None``, text where a number belongs, dicts, lists
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable
 from typing import Any
 
 from privml.report.verdict import num
@@ -20,45 +22,44 @@ def _special(value: float) -> str | None:
     return None
 
 
-def fmt_int(value: Any) -> str:
-    v = num(value)
-    if v is None:
-        return DASH
-    return _special(v) or f"{v:,.0f}"
+def _numeric(fmt: Callable[..., str]) -> Callable[..., str]:
+    """Wrap a formatter of plain floats: missing/malformed -> ``DASH``, infinities -> "∞" / "−∞"."""
+
+    @functools.wraps(fmt)
+    def wrapper(value: Any, *args: Any) -> str:
+        v = num(value)
+        if v is None:
+            return DASH
+        return _special(v) or fmt(v, *args)
+
+    return wrapper
 
 
-def fmt_float(value: Any, digits: int = 2) -> str:
-    v = num(value)
-    if v is None:
-        return DASH
-    return _special(v) or f"{v:,.{digits}f}"
+@_numeric
+def fmt_int(v: float) -> str:
+    return f"{v:,.0f}"
 
 
-def fmt_pct(value: Any) -> str:
+@_numeric
+def fmt_float(v: float, digits: int = 2) -> str:
+    return f"{v:,.{digits}f}"
+
+
+@_numeric
+def fmt_pct(v: float) -> str:
     """A fraction as a percentage: 0.412 -> "41.2%", 0.0012 -> "0.12%"."""
-    v = num(value)
-    if v is None:
-        return DASH
-    if _special(v):
-        return _special(v)
     pct = v * 100
     digits = 2 if 0 < abs(pct) < 1 else 1
     return f"{pct:.{digits}f}%"
 
 
-def fmt_g(value: Any) -> str:
-    v = num(value)
-    if v is None:
-        return DASH
-    return _special(v) or f"{v:g}"
+@_numeric
+def fmt_g(v: float) -> str:
+    return f"{v:g}"
 
 
-def fmt_seconds(value: Any) -> str:
-    v = num(value)
-    if v is None:
-        return DASH
-    if _special(v):
-        return _special(v)
+@_numeric
+def fmt_seconds(v: float) -> str:
     if v < 60:
         return f"{v:.1f} s"
     minutes, seconds = divmod(round(v), 60)

@@ -63,6 +63,13 @@ def _no_data(ax: Any, text: str = "no data") -> None:
     ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color="#666666")
 
 
+def _legend_or_no_data(ax: Any, has_data: Any, loc: str) -> None:
+    if has_data:
+        ax.legend(loc=loc, fontsize=8)
+    else:
+        _no_data(ax)
+
+
 def _finite_pairs(xs: Any, ys: Any) -> list[tuple[float, float]]:
     if not isinstance(xs, list | tuple) or not isinstance(ys, list | tuple):
         return []
@@ -115,10 +122,7 @@ def roc_plot_png(curves: dict[str, dict]) -> bytes:
         ax.set_xlabel("false positive rate")
         ax.set_ylabel("true positive rate")
         ax.grid(True, which="major", alpha=0.3)
-        if drawn:
-            ax.legend(loc="lower right", fontsize=8)
-        else:
-            _no_data(ax)
+        _legend_or_no_data(ax, drawn, "lower right")
     return _png(fig)
 
 
@@ -154,35 +158,28 @@ def exposure_chart_png(attacks: dict, log2_space: float) -> bytes:
             ax.annotate(f"{h:.1f}", (x, h), ha="center", va="bottom", fontsize=7)
     space = num(log2_space)
     if space is not None and math.isfinite(space) and space > 0:
-        ax.axhline(space, linestyle="--", color="#c0392b", linewidth=1.2)
-        ax.axhline(space / 2, linestyle="--", color="#d68910", linewidth=1.2)
-        ax.annotate(
-            f"log2|R| = {space:.1f} (fully memorised)",
-            (0, space),
-            xycoords=("axes fraction", "data"),
-            xytext=(4, 3),
-            textcoords="offset points",
-            fontsize=8,
-            color="#c0392b",
+        lines = (
+            (space, f"log2|R| = {space:.1f} (fully memorised)", "#c0392b"),
+            (space / 2, f"log2|R|/2 = {space / 2:.1f}", "#d68910"),
         )
-        ax.annotate(
-            f"log2|R|/2 = {space / 2:.1f}",
-            (0, space / 2),
-            xycoords=("axes fraction", "data"),
-            xytext=(4, 3),
-            textcoords="offset points",
-            fontsize=8,
-            color="#d68910",
-        )
+        for y, _, color in lines:
+            ax.axhline(y, linestyle="--", color=color, linewidth=1.2)
+        for y, text, color in lines:
+            ax.annotate(
+                text,
+                (0, y),
+                xycoords=("axes fraction", "data"),
+                xytext=(4, 3),
+                textcoords="offset points",
+                fontsize=8,
+                color=color,
+            )
         ax.set_ylim(0, space * 1.12)
     ax.set_xticks(range(len(variants)), [label(v) for v in variants])
     ax.set_ylabel("mean exposure (bits)")
     ax.set_title("Canary exposure by number of repetitions in training data")
     ax.grid(True, axis="y", alpha=0.3)
-    if variants:
-        ax.legend(loc="upper right", fontsize=8)
-    else:
-        _no_data(ax)
+    _legend_or_no_data(ax, variants, "upper right")
     return _png(fig)
 
 

@@ -60,6 +60,11 @@ def _dict(value: Any) -> dict:
     return value if isinstance(value, dict) else {}
 
 
+def _formatted(source: dict, **formatters: Callable[[Any], str]) -> dict[str, str]:
+    """``source[key]`` through its formatter, for each ``key=formatter`` (missing -> "—")."""
+    return {key: fmt(source.get(key)) for key, fmt in formatters.items()}
+
+
 # --- sections ---------------------------------------------------------------------------------
 
 
@@ -85,14 +90,17 @@ def _data_view(results: dict) -> dict:
     total = [num(v) for v in found.values()]
     return {
         "present": bool(data),
-        "records": fmt_int(data.get("records")),
-        "users": fmt_int(data.get("users")),
-        "train_users": fmt_int(data.get("train_users")),
-        "heldout_users": fmt_int(data.get("heldout_users")),
-        "train_records": fmt_int(data.get("train_records")),
-        "heldout_records": fmt_int(data.get("heldout_records")),
-        "skipped_rows": fmt_int(data.get("skipped_rows")),
-        "canaries": fmt_int(data.get("canaries")),
+        **_formatted(
+            data,
+            records=fmt_int,
+            users=fmt_int,
+            train_users=fmt_int,
+            heldout_users=fmt_int,
+            train_records=fmt_int,
+            heldout_records=fmt_int,
+            skipped_rows=fmt_int,
+            canaries=fmt_int,
+        ),
         "pii_rows": pii_rows,
         "pii_total": fmt_int(sum(v for v in total if v is not None)) if found else DASH,
         "has_planted": bool(planted),
@@ -123,32 +131,29 @@ def _training_view(results: dict) -> dict:
     for variant in plots.ordered_variants(variants):
         cfg = _dict(variants[variant])
         dp = cfg.get("dp")
+        # clip norm and noise only mean something when DP is on
+        dp_fields = _formatted(
+            cfg if dp is not False else {},
+            max_grad_norm=fmt_float,
+            noise_multiplier=fmt_float,
+            sampling_rate=fmt_g,
+        )
         rows.append(
             {
                 "name": label(variant),
                 "description": VARIANT_DESCRIPTIONS.get(variant, ""),
                 "scrub": fmt_bool(cfg.get("scrub")),
                 "dp": fmt_bool(dp),
-                "epochs": fmt_int(cfg.get("epochs")),
-                "steps": fmt_int(cfg.get("steps")),
-                "batch_size": fmt_int(cfg.get("batch_size")),
-                # clip norm and noise only mean something when DP is on
-                "max_grad_norm": fmt_float(cfg.get("max_grad_norm")) if dp is not False else DASH,
-                "noise_multiplier": (
-                    fmt_float(cfg.get("noise_multiplier")) if dp is not False else DASH
-                ),
-                "sampling_rate": fmt_g(cfg.get("sampling_rate")) if dp is not False else DASH,
+                **_formatted(cfg, epochs=fmt_int, steps=fmt_int, batch_size=fmt_int),
+                **dp_fields,
                 "seconds": fmt_seconds(cfg.get("seconds")),
             }
         )
     return {
         "pretrain_present": bool(pre),
-        "pretrain": {
-            "corpus": fmt_text(pre.get("corpus")),
-            "epochs": fmt_int(pre.get("epochs")),
-            "steps": fmt_int(pre.get("steps")),
-            "seconds": fmt_seconds(pre.get("seconds")),
-        },
+        "pretrain": _formatted(
+            pre, corpus=fmt_text, epochs=fmt_int, steps=fmt_int, seconds=fmt_seconds
+        ),
         "rows": rows,
     }
 
@@ -179,19 +184,21 @@ def _privacy_view(results: dict) -> dict:
         "variant": label(variant) if isinstance(variant, str) and variant else None,
         "variant_is_private": variant in (None, "private"),
         "accountant_note": note if isinstance(note, str) and note else None,
-        "epsilon": fmt_float(p.get("epsilon")),
-        "delta": fmt_g(p.get("delta")),
-        "epsilon_rdp": fmt_float(p.get("epsilon_rdp")),
-        "target_epsilon": fmt_float(p.get("target_epsilon")),
+        **_formatted(
+            p, epsilon=fmt_float, delta=fmt_g, epsilon_rdp=fmt_float, target_epsilon=fmt_float
+        ),
         "accountant": acc_name,
         "unit": unit_text,
         "unit_explanation": explanation,
-        "delta_rule": fmt_text(p.get("delta_rule")),
-        "privacy_units": fmt_int(p.get("privacy_units")),
-        "noise_multiplier": fmt_float(p.get("noise_multiplier")),
-        "sampling_rate": fmt_g(p.get("sampling_rate")),
-        "steps": fmt_int(p.get("steps")),
-        "max_grad_norm": fmt_float(p.get("max_grad_norm")),
+        **_formatted(
+            p,
+            delta_rule=fmt_text,
+            privacy_units=fmt_int,
+            noise_multiplier=fmt_float,
+            sampling_rate=fmt_g,
+            steps=fmt_int,
+            max_grad_norm=fmt_float,
+        ),
         "tpr_bounds": bounds,
     }
 
@@ -199,6 +206,10 @@ def _privacy_view(results: dict) -> dict:
 def _utility_view(results: dict) -> dict:
     utility = _dict(results.get("utility"))
     base = _dict(utility.get("baseline"))
+
+    def change(u: dict, key: str, is_base: bool) -> str:
+        return "reference" if is_base else fmt_change(u.get(key), base.get(key))
+
     rows = []
     for variant in plots.ordered_variants(utility):
         u = _dict(utility[variant])
@@ -208,17 +219,9 @@ def _utility_view(results: dict) -> dict:
                 "name": label(variant),
                 "description": VARIANT_DESCRIPTIONS.get(variant, ""),
                 "accuracy": fmt_pct(u.get("next_word_accuracy")),
-                "accuracy_change": (
-                    "reference"
-                    if is_base
-                    else fmt_change(u.get("next_word_accuracy"), base.get("next_word_accuracy"))
-                ),
+                "accuracy_change": change(u, "next_word_accuracy", is_base),
                 "perplexity": fmt_float(u.get("perplexity"), 1),
-                "perplexity_change": (
-                    "reference"
-                    if is_base
-                    else fmt_change(u.get("perplexity"), base.get("perplexity"))
-                ),
+                "perplexity_change": change(u, "perplexity", is_base),
             }
         )
     return {"present": bool(utility), "rows": rows}
@@ -371,8 +374,7 @@ def _hygiene_view(results: dict) -> dict:
     return {
         "present": bool(leak),
         "passed": passed if isinstance(passed, bool) else None,
-        "artifacts_checked": fmt_int(leak.get("artifacts_checked")),
-        "values_checked": fmt_int(leak.get("values_checked")),
+        **_formatted(leak, artifacts_checked=fmt_int, values_checked=fmt_int),
         "leak_count": fmt_int(len(leaks)) if isinstance(leaks, list) else DASH,
         "leaks": leak_rows,
     }
@@ -381,11 +383,14 @@ def _hygiene_view(results: dict) -> dict:
 def _run_view(results: dict) -> dict:
     run = _dict(results.get("run"))
     return {
-        "name": fmt_text(run.get("name")),
-        "spec_path": fmt_text(run.get("spec_path")),
-        "started": fmt_text(run.get("started")),
-        "seconds": fmt_seconds(run.get("seconds")),
-        "seed": fmt_text(run.get("seed")),
+        **_formatted(
+            run,
+            name=fmt_text,
+            spec_path=fmt_text,
+            started=fmt_text,
+            seconds=fmt_seconds,
+            seed=fmt_text,
+        ),
         "version": fmt_text(results.get("privml_version")),
     }
 
