@@ -58,7 +58,9 @@ def run(
 
     try:
         parsed = load_spec(spec)
-        results = run_pipeline(parsed, spec.parent, out, quiet=quiet, skip_bad_rows=skip_bad_rows)
+        results = run_pipeline(
+            parsed, spec.parent, out, quiet=quiet, skip_bad_rows=skip_bad_rows, spec_label=str(spec)
+        )
     except (SpecError, DataError, ValueError) as exc:
         _fail(str(exc))
     _summary(results, out)

@@ -19,4 +19,5 @@ def demo_spec_path() -> Path:
 def run_demo(out: Path, *, users: int = DEMO_USERS, seed: int = 0, quiet: bool = False) -> dict:
     generate_demo_corpus(out / "data", users=users, seed=seed)
     spec: RunSpec = load_spec(demo_spec_path())
-    return run_pipeline(spec, demo_spec_path().parent, out, quiet=quiet)
+    label = "examples/text_prediction.yaml (packaged demo spec)"
+    return run_pipeline(spec, demo_spec_path().parent, out, quiet=quiet, spec_label=label)

@@ -191,9 +191,18 @@ def _finetune(variant, settings, base, corpus, tok, spec, rep, seed) -> tuple[Ti
 
 
 def run_pipeline(
-    spec: RunSpec, spec_dir: Path, out: Path, *, quiet: bool = False, skip_bad_rows: bool = False
+    spec: RunSpec,
+    spec_dir: Path,
+    out: Path,
+    *,
+    quiet: bool = False,
+    skip_bad_rows: bool = False,
+    spec_label: str | None = None,
 ) -> dict:
-    """Run ``spec`` and write its artifacts to ``out``; return the results dict."""
+    """Run ``spec`` and write its artifacts to ``out``; return the results dict.
+
+    ``spec_dir`` resolves the spec's relative paths; ``spec_label`` names the spec in the report.
+    """
     rep = Reporter(quiet)
     start, started = time.perf_counter(), datetime.now(UTC).isoformat(timespec="seconds")
     torch.manual_seed(spec.seed)
@@ -276,7 +285,7 @@ def run_pipeline(
         "privml_version": __version__,
         "run": {
             "name": spec.name,
-            "spec_path": str(spec_dir),
+            "spec_path": spec_label or spec.name,
             "started": started,
             "seed": spec.seed,
         },
