@@ -127,3 +127,23 @@ def test_no_planted_value_in_any_artifact(run):
         leaked = [v for v in values if v in blob]
         assert not leaked, f"{p.name} contains {len(leaked)} planted value(s)"
     assert results["hygiene"]["leak_check"]["passed"]
+
+
+def test_example_level_dp_run_states_its_unit(tmp_path):
+    """Example-level DP: every message is a unit, and results say so."""
+    generate_demo_corpus(tmp_path / "data", users=60, seed=2, canaries_per_level=1)
+    spec = {
+        **SPEC,
+        "data": {"private": "${out}/data/corpus.jsonl", "public_max_rows": 200},
+        "model": {**SPEC["model"], "finetune": {"epochs": 1, "batch_size": 16, "lr": 0.003}},
+        "scrub": {"enabled": False},
+        "dp": {"unit": "example", "epochs": 1, "batch_size": 32},
+        "variants": [],
+        "attacks": {"run": ["membership"], "membership_max": 50},
+    }
+    r = run_pipeline(parse_spec(spec), tmp_path, tmp_path, quiet=True)
+    assert r["privacy"]["unit"] == "example"
+    assert r["privacy"]["privacy_units"] == r["data"]["train_records"]
+    assert r["privacy"]["epsilon"] <= 4.0
+    assert r["privacy"]["delta"] == 1 / (10 * r["data"]["train_records"])
+    assert set(r["attacks"]["private"]) == {"membership"}
