@@ -91,41 +91,34 @@ def test_invalid_input_names_the_field(args, field):
         dp_sgd_epsilon(*args)
 
 
+def _cli_json(command: str, *args: str) -> dict:
+    common = ["--sampling-rate", "0.01", "--steps", "1000", "--delta", "1e-5"]
+    res = CliRunner().invoke(app, ["accountant", command, *args, *common])
+    assert res.exit_code == 0, res.output
+    return json.loads(res.output)
+
+
 def test_cli_epsilon_and_calibrate_print_json():
-    runner = CliRunner()
-    res = runner.invoke(
+    out = _cli_json("epsilon", "--noise-multiplier", "1.1")
+    assert out["bound"] == "upper" and out["accountant"] == "prv" and 0 < out["epsilon"] < 5
+    out = _cli_json("calibrate", "--target-epsilon", "2")
+    assert out["epsilon"] <= 2 and out["noise_multiplier"] > 0.5
+
+
+def test_cli_rejects_invalid_input_with_the_field_name():
+    res = CliRunner().invoke(
         app,
         [
             "accountant",
             "epsilon",
             "--noise-multiplier",
-            "1.1",
+            "1",
             "--sampling-rate",
-            "0.01",
-            "--steps",
-            "1000",
-            "--delta",
-            "1e-5",
-        ],
-    )
-    assert res.exit_code == 0, res.output
-    out = json.loads(res.output)
-    assert out["bound"] == "upper" and out["accountant"] == "prv" and 0 < out["epsilon"] < 5
-    res = runner.invoke(
-        app,
-        [
-            "accountant",
-            "calibrate",
-            "--target-epsilon",
             "2",
-            "--sampling-rate",
-            "0.01",
             "--steps",
-            "1000",
+            "10",
             "--delta",
             "1e-5",
         ],
     )
-    assert res.exit_code == 0, res.output
-    out = json.loads(res.output)
-    assert out["epsilon"] <= 2 and out["noise_multiplier"] > 0.5
+    assert res.exit_code == 2 and "sampling_rate: must be in (0, 1], got 2.0" in res.output
