@@ -247,11 +247,12 @@ def run_pipeline(
         mark("Scrubbed PII")
     planted, recall = _scrubber_recall(corpus, labels)
 
-    tok = train_tokenizer(public_lines(tuple(spec.data.public)), spec.model.vocab_size)
+    public = public_lines(tuple(spec.data.public))
+    tok = train_tokenizer(public, spec.model.vocab_size)
     pad = tok.token_to_id(PAD)
     atomic.write_text(out / "tokenizer.json", tok.to_str())
     ctx = spec.model.context
-    rows = encode_packed(tok, public_lines(tuple(spec.data.public)), ctx)
+    rows = encode_packed(tok, public, ctx)
     order = np.random.default_rng(spec.seed).permutation(len(rows))[: spec.data.public_max_rows]
     public_units = [torch.tensor([rows[i]]) for i in order]
     gcfg = GPTConfig(
