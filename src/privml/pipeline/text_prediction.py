@@ -33,7 +33,7 @@ from privml.model.encoding import encode_packed, encode_units
 from privml.model.evaluate import lm_utility
 from privml.model.gpt import GPTConfig, TinyGPT
 from privml.model.public_corpus import public_lines
-from privml.model.tokenizer import PAD, train_tokenizer
+from privml.model.tokenizer import PAD, save_tokenizer, train_tokenizer
 from privml.model.train import train_lm
 from privml.pipeline.attack_suite import attack_variant, load_canaries
 from privml.pipeline.progress import Reporter
@@ -250,7 +250,7 @@ def run_pipeline(
     public = public_lines(tuple(spec.data.public))
     tok = train_tokenizer(public, spec.model.vocab_size)
     pad = tok.token_to_id(PAD)
-    atomic.write_text(out / "tokenizer.json", tok.to_str())
+    save_tokenizer(tok, out / "tokenizer.json")
     ctx = spec.model.context
     rows = encode_packed(tok, public, ctx)
     order = np.random.default_rng(spec.seed).permutation(len(rows))[: spec.data.public_max_rows]
@@ -266,8 +266,13 @@ def run_pipeline(
 
     held_idx = [i for u in held_u for i in corpus.by_user[u]]
 
+    heldout: dict[bool, list[torch.Tensor]] = {}
+
     def heldout_units(scrub: bool) -> list[torch.Tensor]:
-        return encode_units(tok, [[t] for t in corpus.texts(held_idx, scrub)], ctx)
+        """Held-out messages as each variant sees them, encoded once per preprocessing."""
+        if scrub not in heldout:
+            heldout[scrub] = encode_units(tok, [[t] for t in corpus.texts(held_idx, scrub)], ctx)
+        return heldout[scrub]
 
     utility = {"public_only": lm_utility(base, heldout_units(False), tok, pad)}
     training, attacks = {}, {}

@@ -54,18 +54,25 @@ def _trie_pattern(words: Iterable[bytes]) -> bytes:
     return emit(trie)
 
 
+def _leaks(blob: bytes, name: str, lowered: dict[bytes, str]) -> list[dict]:
+    """Leaks of the (lower-cased, UTF-8) values in ``lowered`` found in ``blob``."""
+    if not lowered:
+        return []
+    regex = re.compile(_trie_pattern(lowered), re.IGNORECASE)
+    found = {m.group(0).lower() for m in regex.finditer(blob)}
+    # the trie may match a prefix of a longer value only; keep whole values
+    return [{"artifact": name, "type": lowered[v]} for v in sorted(found) if v in lowered]
+
+
+def _lowered(secrets: dict[str, str]) -> dict[bytes, str]:
+    return {k.lower().encode("utf-8"): v for k, v in secrets.items()}
+
+
 def scan_artifacts(paths: Iterable[Path], secrets: dict[str, str], root: Path) -> dict:
     """Search ``paths`` for any of ``secrets``; report leaks without the values."""
     paths = sorted(p for p in paths if p.is_file())
-    lowered = {k.lower().encode("utf-8"): v for k, v in secrets.items()}
-    leaks: list[dict] = []
-    if lowered:
-        regex = re.compile(_trie_pattern(lowered), re.IGNORECASE)
-        for p in paths:
-            found = {m.group(0).lower() for m in regex.finditer(p.read_bytes())}
-            for value in sorted(found):
-                if value in lowered:  # the trie may match a prefix of a longer value only
-                    leaks.append({"artifact": str(p.relative_to(root)), "type": lowered[value]})
+    lowered = _lowered(secrets)
+    leaks = [x for p in paths for x in _leaks(p.read_bytes(), str(p.relative_to(root)), lowered)]
     return {
         "passed": not leaks,
         "artifacts_checked": len(paths),
@@ -76,5 +83,4 @@ def scan_artifacts(paths: Iterable[Path], secrets: dict[str, str], root: Path) -
 
 def scan_text(name: str, text: str, secrets: dict[str, str]) -> list[dict]:
     """Leaks of ``secrets`` in an in-memory artifact (used before writing it)."""
-    low = text.lower()
-    return [{"artifact": name, "type": t} for v, t in secrets.items() if v.lower() in low]
+    return _leaks(text.encode("utf-8"), name, _lowered(secrets))
