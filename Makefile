@@ -25,7 +25,10 @@ install: $(VENV)/.installed
 
 install-test: $(VENV)/.installed-test
 
+# Starts from a clean $(OUT): the demo's budget ledger lives there, and a second run charged to
+# the same (synthetic) people would rightly be refused.
 demo: install
+	rm -rf $(OUT)
 	$(BIN)/privml demo --out $(OUT)
 
 test: install-test

@@ -8,14 +8,20 @@ from typing import Annotated
 
 import typer
 
+from privml.cli_budget import budget_app
+
 app = typer.Typer(
     help="privml: train and ship models on sensitive data with privacy you can measure.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-accountant_app = typer.Typer(help="Privacy accounting for DP-SGD runs.", no_args_is_help=True)
+accountant_app = typer.Typer(
+    help="Privacy accounting for DP-SGD runs: upper bounds on epsilon (PRV, PLD or RDP), as JSON.",
+    no_args_is_help=True,
+)
 app.add_typer(accountant_app, name="accountant")
+app.add_typer(budget_app, name="budget")
 
 Out = Annotated[Path, typer.Option("--out", help="output folder")]
 Quiet = Annotated[bool, typer.Option("--quiet", help="no progress bars")]
@@ -52,8 +58,8 @@ def run(
     ] = False,
 ) -> None:
     """Run the pipeline described by SPEC and write results.json and report.html to --out."""
-    from privml.data.records import DataError
-    from privml.pipeline.spec import SpecError, load_spec
+    from privml.governance import BudgetError
+    from privml.pipeline.spec import load_spec
     from privml.pipeline.text_prediction import run_pipeline
 
     try:
@@ -61,7 +67,7 @@ def run(
         results = run_pipeline(
             parsed, spec.parent, out, quiet=quiet, skip_bad_rows=skip_bad_rows, spec_label=str(spec)
         )
-    except (SpecError, DataError, ValueError) as exc:
+    except (BudgetError, ValueError) as exc:  # SpecError and DataError are ValueErrors
         _fail(str(exc))
     _summary(results, out)
 
@@ -74,9 +80,14 @@ def demo(
     quiet: Quiet = False,
 ) -> None:
     """Generate the demo corpus into OUT/data/ and run the demo spec on it."""
+    from privml.governance import BudgetError
     from privml.pipeline.demo import run_demo
 
-    _summary(run_demo(out, users=users, seed=seed, quiet=quiet), out)
+    try:
+        results = run_demo(out, users=users, seed=seed, quiet=quiet)
+    except BudgetError as exc:
+        _fail(f"{exc}\n(the demo charges its ledger at {out}/ledger.sqlite; use a new --out)")
+    _summary(results, out)
 
 
 @app.command("demo-data")
@@ -100,18 +111,17 @@ def accountant_epsilon(
     sampling_rate: SamplingRate,
     steps: Steps,
     delta: Delta,
-    accountant: Annotated[str, typer.Option("--accountant", help="prv or rdp")] = "prv",
+    accountant: Annotated[
+        str, typer.Option("--accountant", help="prv (default), pld, tight or rdp")
+    ] = "prv",
 ) -> None:
     """Upper bound on epsilon for DP-SGD with Poisson sampling, as JSON."""
-    from privml.accounting import dp_sgd_epsilon
+    from privml.accounting.dpsgd import epsilon_payload
 
     try:
-        r = dp_sgd_epsilon(noise_multiplier, sampling_rate, steps, delta, accountant)
+        out = epsilon_payload(noise_multiplier, sampling_rate, steps, delta, accountant)
     except ValueError as exc:
         _fail(str(exc))
-    out = {"epsilon": r.epsilon, "delta": r.delta, "accountant": r.accountant, "bound": r.bound}
-    if r.note:
-        out["note"] = r.note
     typer.echo(json.dumps(out))
 
 
@@ -121,18 +131,18 @@ def accountant_calibrate(
     sampling_rate: SamplingRate,
     steps: Steps,
     delta: Delta,
+    accountant: Annotated[
+        str, typer.Option("--accountant", help="prv (default), pld, tight or rdp")
+    ] = "prv",
 ) -> None:
-    """Noise multiplier that meets --target-epsilon, as JSON."""
-    from privml.accounting import calibrate_noise, dp_sgd_epsilon
+    """Smallest noise multiplier whose epsilon upper bound meets --target-epsilon, as JSON."""
+    from privml.accounting.dpsgd import calibration_payload
 
     try:
-        sigma = calibrate_noise(target_epsilon, sampling_rate, steps, delta)
-        r = dp_sgd_epsilon(sigma, sampling_rate, steps, delta)
+        out = calibration_payload(target_epsilon, sampling_rate, steps, delta, accountant)
     except ValueError as exc:
         _fail(str(exc))
-    typer.echo(
-        json.dumps({"noise_multiplier": sigma, "epsilon": r.epsilon, "accountant": r.accountant})
-    )
+    typer.echo(json.dumps(out))
 
 
 if __name__ == "__main__":

@@ -122,3 +122,20 @@ def test_cli_rejects_invalid_input_with_the_field_name():
         ],
     )
     assert res.exit_code == 2 and "sampling_rate: must be in (0, 1], got 2.0" in res.output
+
+
+@pytest.mark.parametrize("accountant", ["pld", "tight", "rdp"])
+def test_cli_accepts_every_accountant(accountant):
+    out = _cli_json("epsilon", "--noise-multiplier", "1.1", "--accountant", accountant)
+    # "tight" names the bound it used: PLD here.
+    assert out["bound"] == "upper" and out["accountant"] == {"tight": "pld"}.get(
+        accountant, accountant
+    )
+    ref = _dp_accounting_rdp(1.1, 0.01, 1000, 1e-5)
+    assert 1.0 < out["epsilon"] <= ref + 1e-9
+
+
+def test_cli_calibrate_with_tight_accountant_meets_target():
+    out = _cli_json("calibrate", "--target-epsilon", "2", "--accountant", "tight")
+    assert out["accountant"] == "pld" and out["bound"] == "upper"
+    assert 1.98 <= out["epsilon"] <= 2.0

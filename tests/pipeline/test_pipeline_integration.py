@@ -7,10 +7,12 @@ more useful than the public-only one.
 """
 
 import json
+from pathlib import Path
 
 import pytest
 
 from privml.data.demo_corpus import generate_demo_corpus
+from privml.governance import BudgetExceeded, Ledger
 from privml.pipeline.spec import parse_spec
 from privml.pipeline.text_prediction import run_pipeline
 
@@ -36,13 +38,23 @@ SPEC = {
     "variants": ["dp_only"],
     "attacks": {"exposure_samples": 300, "membership_max": 300},
 }
+EXAMPLE_SPEC = {
+    **SPEC,
+    "data": {"private": "${out}/data/corpus.jsonl", "public_max_rows": 200},
+    "model": {**SPEC["model"], "finetune": {"epochs": 1, "batch_size": 16, "lr": 0.003}},
+    "scrub": {"enabled": False},
+    "dp": {"unit": "example", "epochs": 1, "batch_size": 32},
+    "variants": [],
+    "attacks": {"run": ["membership"], "membership_max": 50},
+}
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     out = tmp_path_factory.mktemp("run")
     generate_demo_corpus(out / "data", users=400, seed=1, canaries_per_level=2)
-    results = run_pipeline(parse_spec(SPEC), out, out, quiet=True)
+    spec = {**SPEC, "ledger": "${out}/ledger.sqlite"}
+    results = run_pipeline(parse_spec(spec), out, out, quiet=True)
     return out, results
 
 
@@ -87,6 +99,21 @@ def test_results_have_the_contract_keys(run):
     assert (out / "report.html").stat().st_size > 10_000
 
 
+def test_the_shipped_model_is_charged_to_every_training_user(run):
+    """User-level run: each training user is charged once, composed spend within the cap."""
+    out, results = run
+    b = results["budget"]
+    assert b["charged"] and b["status"] == "committed" and b["unit"] == "user"
+    assert b["users_charged"] == results["data"]["train_users"]
+    spent = b["epsilon_spent"]
+    assert spent["min"] == spent["max"]  # everyone has the same single charge
+    assert spent["max"] <= b["policy"]["epsilon_cap"]
+    assert abs(spent["max"] - results["privacy"]["epsilon"]) < 0.1  # same run, same δ
+    assert b["mechanism"]["kind"] == "self_composed"
+    html = (out / "report.html").read_text()
+    assert "Per-person budget ledger" in html and "ε spent (composed)" in html
+
+
 def test_directions(run):
     _, r = run
     base, priv, dp_only = (r["attacks"][v] for v in ("baseline", "private", "dp_only"))
@@ -129,21 +156,44 @@ def test_no_planted_value_in_any_artifact(run):
     assert results["hygiene"]["leak_check"]["passed"]
 
 
+def _one_record_per_user(corpus: Path) -> None:
+    seen, keep = set(), []
+    for line in corpus.read_text(encoding="utf-8").splitlines():
+        uid = json.loads(line)["user_id"]
+        if uid not in seen:
+            seen.add(uid)
+            keep.append(line)
+    corpus.write_text("\n".join(keep) + "\n", encoding="utf-8")
+
+
 def test_example_level_dp_run_states_its_unit(tmp_path):
-    """Example-level DP: every message is a unit, and results say so."""
+    """Example-level DP: every message is a unit, results say so, and the ledger charges it.
+
+    One record per user, so the group-privacy charge equals the run's own ε (k = 1).
+    """
     generate_demo_corpus(tmp_path / "data", users=60, seed=2, canaries_per_level=1)
-    spec = {
-        **SPEC,
-        "data": {"private": "${out}/data/corpus.jsonl", "public_max_rows": 200},
-        "model": {**SPEC["model"], "finetune": {"epochs": 1, "batch_size": 16, "lr": 0.003}},
-        "scrub": {"enabled": False},
-        "dp": {"unit": "example", "epochs": 1, "batch_size": 32},
-        "variants": [],
-        "attacks": {"run": ["membership"], "membership_max": 50},
-    }
+    _one_record_per_user(tmp_path / "data" / "corpus.jsonl")
+    spec = {**EXAMPLE_SPEC, "ledger": "${out}/ledger.sqlite"}
     r = run_pipeline(parse_spec(spec), tmp_path, tmp_path, quiet=True)
     assert r["privacy"]["unit"] == "example"
     assert r["privacy"]["privacy_units"] == r["data"]["train_records"]
     assert r["privacy"]["epsilon"] <= 4.0
-    assert r["privacy"]["delta"] == 1 / (10 * r["data"]["train_records"])
+    assert r["privacy"]["delta"] == min(1e-5, 1 / (10 * r["data"]["train_records"]))
     assert set(r["attacks"]["private"]) == {"membership"}
+    b = r["budget"]
+    assert b["charged"] and b["status"] == "committed" and b["unit"] == "example"
+    assert b["users_charged"] == r["data"]["train_users"]
+    assert b["group_charged_users"] == 0
+    assert b["epsilon_spent"]["max"] <= 4.0
+
+
+def test_example_level_run_over_group_budget_is_refused_before_training(tmp_path):
+    """Users with many records get the group-privacy bound, which breaks the cap: refused."""
+    generate_demo_corpus(tmp_path / "data", users=60, seed=2, canaries_per_level=1)
+    spec = {**EXAMPLE_SPEC, "ledger": "${out}/ledger.sqlite"}
+    with pytest.raises(BudgetExceeded, match="budget exceeded") as err:
+        run_pipeline(parse_spec(spec), tmp_path, tmp_path, quiet=True)
+    assert "people would exceed the cap" in str(err.value)
+    assert not (tmp_path / "models").exists()  # refused before any training
+    with Ledger(f"sqlite:///{tmp_path / 'ledger.sqlite'}") as led:
+        assert led.history() == []  # nothing reserved

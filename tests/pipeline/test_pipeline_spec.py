@@ -5,7 +5,13 @@ from pathlib import Path
 import pytest
 
 from privml.pipeline.demo import demo_spec_path
-from privml.pipeline.spec import SpecError, load_spec, parse_spec, resolve_path
+from privml.pipeline.spec import (
+    SpecError,
+    enforce_threat_model,
+    load_spec,
+    parse_spec,
+    resolve_path,
+)
 
 BASE = {"data": {"private": "corpus.jsonl"}, "attacks": {"run": ["membership"]}}
 
@@ -34,7 +40,13 @@ def test_negative_epsilon_is_named():
         ),
         ({"scrub": {"enabled": "maybe"}}, "scrub.enabled:"),
         ({"colour": "blue"}, "colour: unknown field"),
-        ({"variants": ["everything"]}, "variants.0:"),
+        ({"variants": ["everything"]}, "variants[0]: must be one of 'dp_only' or 'scrub_only'"),
+        (
+            {"threat_model": {"adversary": "external", "access": ["top1", "telepathy"]}},
+            "threat_model.access[1]: must be one of 'top1', 'scores', 'weights' or 'snapshots', "
+            "got 'telepathy'",
+        ),
+        ({"threat_model": {"release": "public"}}, "threat_model.access: required field is missing"),
     ],
 )
 def test_field_errors(patch, expected):
@@ -71,6 +83,11 @@ def test_demo_spec_is_valid_and_matches_the_issue():
     assert spec.dp.enabled and spec.dp.unit == "user" and spec.dp.target_epsilon == 4.0
     assert "dp_only" in spec.variants
     assert set(spec.variant_settings()) >= {"baseline", "private", "dp_only"}
+    tm = spec.threat_model
+    assert tm is not None and tm.release == "public" and tm.data == ["pii"]
+    reqs = {r.key: r.value for r in enforce_threat_model(spec)}  # the demo is not refused
+    assert reqs["mitigation:scrub"] and reqs["mitigation:dp"] and reqs["max_epsilon"] == 4.0
+    assert {"attack:membership", "attack:exposure", "attack:extraction"} <= set(reqs)
     example = Path(__file__).parents[2] / "examples" / "text_prediction.yaml"
     assert example.read_text() == demo_spec_path().read_text()
 

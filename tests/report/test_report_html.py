@@ -398,3 +398,74 @@ def test_plot_functions_return_png():
         utility_chart_png({}),
     ):
         assert png.startswith(PNG_MAGIC)
+
+
+# --- privacy review ---------------------------------------------------------------------------
+
+THREAT_MODEL = {
+    "adversary": "external",
+    "access": ["top1", "scores", "weights"],
+    "data": ["pii"],
+    "regulations": ["gdpr", "ccpa"],
+    "release": "public",
+}
+
+
+def _with_review(results: dict) -> dict:
+    """``results`` plus the review the pipeline would add for a public-release PII threat model."""
+    from privml.governance.requirements import review_section
+    from privml.pipeline.spec import enforce_threat_model, parse_spec
+
+    spec = parse_spec(
+        {
+            "data": {"private": "c.jsonl", "canaries": "c.json"},
+            "threat_model": THREAT_MODEL,
+        }
+    )
+    results["review"] = review_section(spec, enforce_threat_model(spec), results)
+    return results
+
+
+def _review_rows(html: str) -> list[tuple[str, str]]:
+    table = re.search(r'<table id="review-table">.*?</table>', html, re.S)
+    assert table, "review table missing"
+    cells = re.findall(r"<tr>\s*<td>(.*?)</td>.*?<td class=\"(ok|bad)\">", table.group(0), re.S)
+    return [(req, cls) for req, cls in cells]
+
+
+def test_privacy_review_renders_passing_table():
+    html = render_report(_with_review(full_results()))
+    review = _section(html, "review")
+    assert "<h2>Privacy review</h2>" in review
+    assert html.index('id="review"') < html.index("1. Data summary")
+    for text in ("external party", "the model weights", "personal data (PII)", "GDPR, CCPA"):
+        assert text in review
+    assert "released to the public" in review
+    assert "Privacy unit</th><td><strong>user</strong>" in review
+    rows = _review_rows(html)
+    assert len(rows) == 11 and all(cls == "ok" for _, cls in rows)
+    assert "all 11 pass" in review
+    assert "attacks.private.membership.auc = 0.51" in review
+    assert "GDPR Art. 5(1)(c)" in review  # sources are shown
+    assert "next-word accuracy" not in review  # utility is not a privacy requirement
+    assert 'class="badge pass"' in _section(html, "verdict")
+
+
+def test_privacy_review_marks_failures_red_and_fails_the_verdict():
+    results = full_results()
+    results["attacks"]["private"]["membership"]["auc"] = 0.58
+    results["attacks"]["private"]["extraction"]["secrets_extracted"] = 1
+    html = render_report(_with_review(results))
+    failed = [req for req, cls in _review_rows(html) if cls == "bad"]
+    assert failed == ["membership AUC ≤ 0.55", "planted secrets extracted = 0"]
+    assert "2 of 11 fail" in _section(html, "review")
+    verdict = _section(html, "verdict")
+    assert 'class="badge fail"' in verdict
+    assert "privacy review against the spec&#39;s threat model fails" in verdict
+
+
+def test_no_threat_model_says_no_review():
+    html = render_report(full_results())
+    review = _section(html, "review")
+    assert "No threat model was stated" in review
+    assert 'id="review-table"' not in review

@@ -134,3 +134,20 @@ def test_input_not_mutated():
     before = copy.deepcopy(r)
     make_verdict(r)
     assert r == before
+
+
+def test_failed_privacy_review_fails_the_verdict():
+    failing = results(dp_only=SAFE)
+    failing["review"] = {
+        "passed": False,
+        "rows": [
+            {"requirement": "ε ≤ 2 (per privacy unit)", "passed": False},
+            {"requirement": "PII scrubbing is on", "passed": True},
+        ],
+    }
+    v = make_verdict(failing)
+    assert v["status"] == "fail"
+    assert "threat model fails: ε ≤ 2 (per privacy unit)." in v["summary"]
+    assert "PII scrubbing" not in v["summary"]
+    failing["review"]["passed"] = True
+    assert make_verdict(failing)["status"] == "pass"

@@ -39,6 +39,29 @@ class DPConfig:
 
 
 @dataclass(frozen=True)
+class DPPlan:
+    """What a run will release: Poisson rate, steps and the calibrated noise multiplier.
+
+    Known before any training, so a budget ledger can reserve the run's cost first.
+    """
+
+    noise_multiplier: float
+    sampling_rate: float
+    steps: int
+    expected_batch_size: int
+
+
+def plan_dp(cfg: DPConfig, n_units: int) -> DPPlan:
+    """Sampling rate and steps from (epochs, batch size); noise calibrated to the target ε."""
+    if n_units < 2:
+        raise ValueError("DP training needs at least 2 privacy units")
+    q = min(1.0, cfg.expected_batch_size / n_units)
+    steps = max(1, round(cfg.epochs / q))
+    sigma = calibrate_noise(cfg.target_epsilon, q, steps, cfg.delta, cfg.accountant)
+    return DPPlan(sigma, q, steps, max(1, round(q * n_units)))
+
+
+@dataclass(frozen=True)
 class DPStats:
     noise_multiplier: float
     sampling_rate: float
@@ -127,20 +150,21 @@ def train_dp(
     *,
     pad_id: int,
     progress: Progress | None = None,
+    plan: DPPlan | None = None,
 ) -> DPStats:
-    """Fine-tune ``model`` in place with DP-SGD so the run meets (target_epsilon, delta)."""
+    """Fine-tune ``model`` in place with DP-SGD so the run meets (target_epsilon, delta).
+
+    ``plan`` (from :func:`plan_dp` on the same config and unit count) skips recalibration.
+    """
     n = len(units)
-    if n < 2:
-        raise ValueError("DP training needs at least 2 privacy units")
-    q = min(1.0, cfg.expected_batch_size / n)
-    steps = max(1, round(cfg.epochs / q))
-    sigma = calibrate_noise(cfg.target_epsilon, q, steps, cfg.delta, cfg.accountant)
+    plan = plan or plan_dp(cfg, n)
+    sigma, q, steps = plan.noise_multiplier, plan.sampling_rate, plan.steps
     gsm = GradSampleModule(model, batch_first=True, loss_reduction="mean")
     opt = SecureDPOptimizer(
         torch.optim.AdamW([p for p in gsm.parameters() if p.requires_grad], lr=cfg.lr),
         noise_multiplier=sigma,
         max_grad_norm=cfg.max_grad_norm,
-        expected_batch_size=max(1, round(q * n)),
+        expected_batch_size=plan.expected_batch_size,
         loss_reduction="mean",
     )
     # Linear decay to 10% of the rate, as in non-private training: late steps move less, so

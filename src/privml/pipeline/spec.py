@@ -2,7 +2,12 @@
 
 Relative paths are resolved against the spec file's folder. ``${out}`` in a path stands for the
 run's output folder, so a spec can point at data that ``privml demo-data`` wrote there.
-Validation errors name the field and the problem, e.g. ``dp.target_epsilon: must be > 0, got -1``.
+Validation errors name the field and the problem, e.g. ``dp.target_epsilon: must be > 0, got -1``
+or ``threat_model.access[1]: must be one of 'top1', 'scores', 'weights' or 'snapshots', got 'x'``.
+
+The optional ``threat_model:`` section (:mod:`privml.governance.threat_model`) derives privacy
+requirements; :func:`enforce_threat_model` refuses a run that breaks them before any work. Without
+the section there is no privacy review (the report says so).
 """
 
 from __future__ import annotations
@@ -12,6 +17,9 @@ from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from privml.governance.requirements import Requirement, check_spec, derive_requirements
+from privml.governance.threat_model import ThreatModel
 
 VARIANTS = ("baseline", "private", "dp_only", "scrub_only")
 ATTACKS = ("exposure", "extraction", "membership")
@@ -76,7 +84,7 @@ class DPSpec(_Strict):
     epochs: float = Field(5, gt=0)
     batch_size: int = Field(256, ge=1, description="expected units per Poisson batch")
     lr: float = Field(3e-3, gt=0)
-    accountant: Literal["prv", "rdp"] = "prv"
+    accountant: Literal["prv", "pld", "tight", "rdp"] = "prv"
     max_rows_per_unit: int = Field(64, ge=1, description="contribution bound for one unit")
     rows_per_step: int | None = Field(
         1, ge=1, description="rows drawn from each sampled unit per step (null: all its rows)"
@@ -101,6 +109,14 @@ class RunSpec(_Strict):
     )
     attacks: AttackSpec = AttackSpec()
     output: str | None = Field(None, description="output folder (``--out`` overrides)")
+    ledger: str | None = Field(
+        None,
+        description="budget ledger URL or SQLite file (${out} allowed); "
+        "default: $PRIVML_LEDGER, else the per-user default path",
+    )
+    threat_model: ThreatModel | None = Field(
+        None, description="who attacks with what access; absent: no privacy review"
+    )
 
     @model_validator(mode="after")
     def _canaries_for_canary_attacks(self) -> RunSpec:
@@ -130,8 +146,27 @@ def resolve_path(value: str, base: Path, out: Path) -> Path:
     return p if p.is_absolute() else (base / p)
 
 
+def enforce_threat_model(spec: RunSpec, source: str = "spec") -> list[Requirement] | None:
+    """The threat model's requirements, or None without one; SpecError lists every violation."""
+    if spec.threat_model is None:
+        return None
+    requirements = derive_requirements(spec.threat_model)
+    problems = check_spec(requirements, spec, available=ATTACKS)
+    if problems:
+        raise SpecError(f"{source}: the threat model refuses this run:\n  " + "\n  ".join(problems))
+    return requirements
+
+
+def _loc(parts: tuple) -> str:
+    """``threat_model.access[1]``: dotted names, list positions in brackets."""
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(spec)"
+
+
 def _format_error(err: dict) -> str:
-    loc = ".".join(str(x) for x in err["loc"]) or "(spec)"
+    loc = _loc(err["loc"])
     kind, ctx, got = err["type"], err.get("ctx", {}), err.get("input")
     if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
         op = {"greater_than": ">", "greater_than_equal": ">=", "less_than": "<"}.get(kind, "<=")
@@ -145,6 +180,10 @@ def _format_error(err: dict) -> str:
         return f"{loc}: unknown field"
     if kind == "value_error":
         return f"{loc}: {str(ctx.get('error', err['msg']))}"
+    if kind == "literal_error":
+        return f"{loc}: must be one of {ctx.get('expected')}, got {got!r}"
+    if kind == "too_short":
+        return f"{loc}: must have at least {ctx.get('min_length')} item(s), got {got!r}"
     return f"{loc}: {err['msg'].rstrip('.').lower()}, got {got!r}"
 
 

@@ -29,15 +29,17 @@ import torch
 
 from privml import __version__, atomic
 from privml.data.records import Record, read_records
+from privml.governance.requirements import review_section
 from privml.model.encoding import encode_packed, encode_units
 from privml.model.evaluate import lm_utility
 from privml.model.gpt import GPTConfig, TinyGPT
 from privml.model.public_corpus import public_lines
 from privml.model.tokenizer import PAD, save_tokenizer, train_tokenizer
 from privml.model.train import train_lm
+from privml.pipeline import budget
 from privml.pipeline.attack_suite import attack_variant, load_canaries
 from privml.pipeline.progress import Reporter
-from privml.pipeline.spec import RunSpec, resolve_path
+from privml.pipeline.spec import RunSpec, enforce_threat_model, resolve_path
 from privml.report.hygiene import planted_secrets, scan_artifacts, scan_text
 
 
@@ -131,8 +133,37 @@ def _train(model: TinyGPT, units, section, seed: int, label: str, rep: Reporter,
         )
 
 
-def _finetune(variant, settings, base, corpus, tok, spec, rep, seed) -> tuple[TinyGPT, dict]:
-    from privml.dp import DPConfig, train_dp
+def _dp_setup(spec: RunSpec, corpus: Corpus, policy_delta: float | None):
+    """The DP config and plan shared by every DP variant, fixed before any training.
+
+    δ defaults to 1/(10·N) for N privacy units, and never exceeds the ledger policy's δ, so the
+    run's ε holds at the δ its charge is judged at.
+    """
+    from privml.dp import DPConfig, plan_dp
+
+    dp = spec.dp
+    n = len(corpus.train_users)
+    if dp.unit == "example":
+        n = sum(len(corpus.by_user[u]) for u in corpus.train_users)
+    delta = dp.delta if dp.delta is not None else 1.0 / (10 * n)
+    if policy_delta is not None and dp.delta is None:
+        delta = min(delta, policy_delta)
+    cfg = DPConfig(
+        dp.target_epsilon,
+        delta,
+        dp.max_grad_norm,
+        dp.epochs,
+        dp.batch_size,
+        dp.lr,
+        dp.accountant,
+        dp.rows_per_step,
+    )
+    return cfg, plan_dp(cfg, n)
+
+
+def _finetune(variant, settings, base, corpus, tok, spec, rep, seed, dp_setup):
+    """Fine-tune a copy of ``base`` for one variant; DP variants use the shared ``dp_setup``."""
+    from privml.dp import train_dp
 
     model = copy.deepcopy(base)
     pad = tok.token_to_id(PAD)
@@ -147,19 +178,10 @@ def _finetune(variant, settings, base, corpus, tok, spec, rep, seed) -> tuple[Ti
             idx = [i for u in users for i in corpus.by_user[u]]
             groups = [[t] for t in corpus.texts(idx, settings["scrub"])]
         units = encode_units(tok, groups, ctx, max_rows=dp.max_rows_per_unit)
-        delta = dp.delta if dp.delta is not None else 1.0 / (10 * len(units))
-        cfg = DPConfig(
-            dp.target_epsilon,
-            delta,
-            dp.max_grad_norm,
-            dp.epochs,
-            dp.batch_size,
-            dp.lr,
-            dp.accountant,
-            dp.rows_per_step,
-        )
+        cfg, plan = dp_setup
+        delta = cfg.delta
         with rep.stage(f"DP fine-tuning ({variant})") as update:
-            st = train_dp(model, units, cfg, pad_id=pad, progress=update)
+            st = train_dp(model, units, cfg, pad_id=pad, progress=update, plan=plan)
         info.update(
             max_grad_norm=dp.max_grad_norm,
             noise_multiplier=round(st.noise_multiplier, 4),
@@ -172,7 +194,7 @@ def _finetune(variant, settings, base, corpus, tok, spec, rep, seed) -> tuple[Ti
             privacy_units=st.units,
             target_epsilon=dp.target_epsilon,
             accountant_note=st.note,
-            delta_rule="spec" if dp.delta is not None else "1/(10·N)",
+            delta_rule="spec" if dp.delta is not None else "min(1/(10·N), ledger policy δ)",
         )
         section = dp
     else:
@@ -203,6 +225,7 @@ def run_pipeline(
 
     ``spec_dir`` resolves the spec's relative paths; ``spec_label`` names the spec in the report.
     """
+    requirements = enforce_threat_model(spec, spec_label or spec.name)  # refuse before any work
     rep = Reporter(quiet)
     start, started = time.perf_counter(), datetime.now(UTC).isoformat(timespec="seconds")
     torch.manual_seed(spec.seed)
@@ -242,6 +265,61 @@ def run_pipeline(
     )
 
     variants = spec.variant_settings()
+    ledger_url = _ledger_url(spec, spec_dir, out)
+    charge, dp_setup, no_charge = _reserve_budget(spec, corpus, variants, ledger_url)
+    if charge is not None:
+        mark(f"Reserved the private model's budget for {len(charge.users)} people")
+    begun: set[str] = set()  # variants whose training began: settles the reservation on failure
+    try:
+        results = _train_and_measure(
+            spec, corpus, variants, dp_setup, canaries, labels, out, rep, mark, begun
+        )
+    except BaseException:
+        budget.settle(charge, trained="private" in begun, failed=True)
+        raise
+    budget.settle(charge, trained=True, failed=False)
+    results["run"].update(spec_path=spec_label or spec.name, started=started)
+    results["budget"] = budget.summary(charge, ledger_url, no_charge)
+    results["review"] = review_section(spec, requirements, results)
+    mark("Writing results and report")
+    _finish(results, out, log, labels, canary_path, corpus.detected_values, start)
+    return results
+
+
+def _ledger_url(spec: RunSpec, spec_dir: Path, out: Path) -> str | None:
+    if spec.ledger is None or "://" in spec.ledger:
+        return spec.ledger
+    return str(resolve_path(spec.ledger, spec_dir, out))
+
+
+def _reserve_budget(spec: RunSpec, corpus: Corpus, variants: dict, url: str | None):
+    """Fix the DP plan and reserve the shipped model's cost, before any training."""
+    if not any(v["dp"] for v in variants.values()):
+        return None, None, "no variant uses DP"
+    if not variants.get("private", {}).get("dp"):
+        reason = "the private variant uses no DP, so it has no per-person guarantee to charge"
+        return None, _dp_setup(spec, corpus, None), reason
+    ledger = budget.open_ledger(url)
+    dp_setup = _dp_setup(spec, corpus, ledger.policy().delta)
+    cfg, plan = dp_setup
+    records = {u: len(corpus.by_user[u]) for u in corpus.train_users}
+    charge = budget.reserve(
+        ledger,
+        budget.run_id(spec.name),
+        spec.dp.unit,
+        records,
+        plan.noise_multiplier,
+        plan.sampling_rate,
+        plan.steps,
+        cfg.delta,
+    )
+    return charge, dp_setup, ""
+
+
+def _train_and_measure(
+    spec, corpus, variants, dp_setup, canaries, labels, out, rep, mark, begun
+) -> dict:
+    """Pre-train on public text, fine-tune and attack every variant; the results dict."""
     if any(v["scrub"] for v in variants.values()):
         _scrub(corpus, spec, rep)
         mark("Scrubbed PII")
@@ -264,7 +342,8 @@ def run_pipeline(
     _save_model(base, out / "models" / "public_only.pt")
     mark("Pre-trained the public-only model")
 
-    held_idx = [i for u in held_u for i in corpus.by_user[u]]
+    held_idx = [i for u in corpus.heldout_users for i in corpus.by_user[u]]
+    train_u, by_user = corpus.train_users, corpus.by_user
 
     heldout: dict[bool, list[torch.Tensor]] = {}
 
@@ -277,8 +356,9 @@ def run_pipeline(
     utility = {"public_only": lm_utility(base, heldout_units(False), tok, pad)}
     training, attacks = {}, {}
     for n, (name, settings) in enumerate(variants.items()):
+        begun.add(name)
         model, training[name] = _finetune(
-            name, settings, base, corpus, tok, spec, rep, spec.seed + n
+            name, settings, base, corpus, tok, spec, rep, spec.seed + n, dp_setup
         )
         _save_model(model, out / "models" / f"{name}.pt")
         utility[name] = lm_utility(model, heldout_units(settings["scrub"]), tok, pad)
@@ -289,20 +369,15 @@ def run_pipeline(
 
     results = {
         "privml_version": __version__,
-        "run": {
-            "name": spec.name,
-            "spec_path": spec_label or spec.name,
-            "started": started,
-            "seed": spec.seed,
-        },
+        "run": {"name": spec.name, "seed": spec.seed},
         "data": {
             "records": len(corpus.records),
             "users": len(by_user),
             "train_users": len(train_u),
-            "heldout_users": len(held_u),
+            "heldout_users": len(corpus.heldout_users),
             "train_records": sum(len(corpus.by_user[u]) for u in train_u),
             "heldout_records": len(held_idx),
-            "skipped_rows": read.skipped,
+            "skipped_rows": corpus.skipped,
             "pii_found": corpus.pii_found,
             "pii_planted": planted,
             "scrubber_recall": recall,
@@ -332,8 +407,6 @@ def run_pipeline(
         "utility": utility,
         "attacks": attacks,
     }
-    mark("Writing results and report")
-    _finish(results, out, log, labels, canary_path, corpus.detected_values, start)
     return results
 
 

@@ -36,6 +36,11 @@ Status
   that was not expected to.
 - ``pass``: every non-informational check passes.
 
+Privacy review: when ``results["review"]`` (the threat-model review, see
+:mod:`privml.governance.requirements`) did not pass, the status is ``fail`` whatever the checks
+say, and the summary names the failed requirements: a model that breaks the requirements of its
+own threat model cannot be signed off.
+
 ``scrub_only`` is *expected* to fail the canary checks: scrubbing removes only the PII it
 recognises, and the planted secrets are random strings it cannot recognise. Those checks are
 flagged ``expected=True`` and the summary explains the failure, but they change no status: an
@@ -383,6 +388,21 @@ def make_verdict(results: dict) -> dict:
             who = "it" if expected else "scrubbing alone (scrub_only)"
             notes.append(f"{who} also fails the check {_failed_names(other)}")
         sentences.append("The private model passes every check, but " + "; ".join(notes) + ".")
+
+    review = dig(results, "review")
+    if isinstance(review, dict) and review.get("passed") is False:
+        status = "fail"
+        rows = review.get("rows") if isinstance(review.get("rows"), list) else []
+        failed = [
+            str(r.get("requirement"))
+            for r in rows
+            if isinstance(r, dict) and r.get("passed") is not True
+        ]
+        sentences.append(
+            "The privacy review against the spec's threat model fails"
+            + (": " + "; ".join(failed) if failed else "")
+            + "."
+        )
 
     if baseline is not None and not baseline["passed"]:
         sentences.append(

@@ -48,6 +48,7 @@ ACCOUNTANT_NAMES = {
     "rdp": "RDP (Rényi differential privacy)",
     "pld": "PLD (privacy loss distributions; numerically tight)",
     "gdp": "GDP (Gaussian differential privacy)",
+    "composition": "advanced composition of (ε, δ) releases (a looser upper bound)",
 }
 STATUS_TEXT = {
     "pass": "PASS",
@@ -200,6 +201,38 @@ def _privacy_view(results: dict) -> dict:
             max_grad_norm=fmt_float,
         ),
         "tpr_bounds": bounds,
+    }
+
+
+def _budget_view(results: dict) -> dict:
+    """The ledger balance of the people this run charged (aggregates only, never user ids)."""
+    b = _dict(results.get("budget"))
+    if not b.get("charged"):
+        return {"charged": False, "reason": fmt_text(b.get("reason")) if b else None}
+    pol = _dict(b.get("policy"))
+
+    def stats(key: str) -> dict[str, str]:
+        return _formatted(_dict(b.get(key)), min=fmt_float, median=fmt_float, max=fmt_float)
+
+    return {
+        "charged": True,
+        **_formatted(
+            b,
+            ledger=fmt_text,
+            run_id=fmt_text,
+            status=fmt_text,
+            unit=fmt_text,
+            accountant=fmt_text,
+            users_charged=fmt_int,
+            group_charged_users=fmt_int,
+            users_at_or_over_cap=fmt_int,
+        ),
+        **_formatted(pol, epsilon_cap=fmt_float, delta=fmt_g, window_days=fmt_int),
+        "spent": stats("epsilon_spent"),
+        "sum": stats("epsilon_sum"),
+        "remaining": stats("remaining"),
+        "example_level": b.get("unit") == "example",
+        "notes": [fmt_text(n) for n in b.get("notes", []) if isinstance(n, str)],
     }
 
 
@@ -380,6 +413,50 @@ def _hygiene_view(results: dict) -> dict:
     }
 
 
+REVIEW_FIELDS = (
+    ("adversary", "Adversary"),
+    ("access", "Adversary's access"),
+    ("data", "Data"),
+    ("regulations", "Regulations"),
+    ("release", "Release"),
+)
+
+
+def _review_view(results: dict) -> dict:
+    """The privacy review: threat model, privacy unit, and requirement | source | evidence rows.
+
+    The strings come from privml's own governance code (rule texts and figures), never from the
+    training data; they are still read key by key and escaped like everything else.
+    """
+    review = _dict(results.get("review"))
+    summary = _dict(review.get("summary"))
+    rows = []
+    for item in review.get("rows") if isinstance(review.get("rows"), list) else []:
+        item = _dict(item)
+        passed = item.get("passed")
+        rows.append(
+            {
+                "requirement": fmt_text(item.get("requirement")),
+                "because": fmt_text(item.get("because")),
+                "source": fmt_text(item.get("source")),
+                "evidence": fmt_text(item.get("evidence")),
+                "passed": passed is True,
+            }
+        )
+    failed = sum(not r["passed"] for r in rows)
+    unit = dig(results, "privacy", "unit")
+    return {
+        "present": bool(review),
+        "threat_model": [(name, fmt_text(summary.get(key))) for key, name in REVIEW_FIELDS],
+        "unit": fmt_text(unit),
+        "unit_explanation": UNIT_EXPLANATIONS.get(unit) if isinstance(unit, str) else None,
+        "variant": label(fmt_text(review.get("evidence_variant"))),
+        "rows": rows,
+        "passed": review.get("passed") is True and not failed,
+        "failed": failed,
+    }
+
+
 def _run_view(results: dict) -> dict:
     run = _dict(results.get("run"))
     return {
@@ -411,6 +488,7 @@ def build_view(results: dict) -> dict:
         "model": _model_view(results),
         "training": _training_view(results),
         "privacy": _privacy_view(results),
+        "budget": _budget_view(results),
         "utility": _utility_view(results),
         "utility_chart": (
             _chart(plots.utility_chart_png, _dict(results.get("utility")))
@@ -419,4 +497,5 @@ def build_view(results: dict) -> dict:
         ),
         "attacks": _attacks_view(results),
         "hygiene": _hygiene_view(results),
+        "review": _review_view(results),
     }
