@@ -25,14 +25,6 @@ from dp_accounting.pld import common
 from dp_accounting.pld import privacy_loss_distribution as pld_lib
 from dp_accounting.privacy_accountant import NeighboringRelation as Rel
 from dp_accounting.rdp import RdpAccountant
-from opacus.accountants.analysis.prv import (
-    Domain,
-    PoissonSubsampledGaussianPRV,
-    TruncatedPrivacyRandomVariable,
-    compose_heterogeneous,
-    compute_safe_domain_size,
-    discretize,
-)
 
 from privml.accounting.mechanisms import (
     Composed,
@@ -287,6 +279,16 @@ def prv_epsilon(
     The steps of ``PRVAccountant.get_epsilon``, with the mesh sized once up front so that a
     mesh beyond ``PRV_MAX_POINTS`` raises ``MemoryError`` instead of exhausting memory.
     """
+    # Imported here: Opacus loads torch (seconds), which `privml budget` never needs.
+    from opacus.accountants.analysis.prv import (
+        Domain,
+        PoissonSubsampledGaussianPRV,
+        TruncatedPrivacyRandomVariable,
+        compose_heterogeneous,
+        compute_safe_domain_size,
+        discretize,
+    )
+
     prvs = [PoissonSubsampledGaussianPRV(q, z) for z, q, _ in runs]
     counts = [t for _, _, t in runs]
     delta_error = delta / 1000  # Opacus's default
