@@ -8,7 +8,7 @@ upper bound, and if PRV fails or a looser method is tighter the result names the
 from __future__ import annotations
 
 from privml.accounting.accountants import ACCOUNTANTS, epsilon
-from privml.accounting.calibration import calibrate
+from privml.accounting.calibration import Calibration, calibrate
 from privml.accounting.mechanisms import dp_sgd
 from privml.accounting.results import EpsilonResult
 
@@ -54,6 +54,27 @@ def dp_sgd_epsilon(
     return epsilon(mechanism, delta, accountant)
 
 
+def _calibrated(
+    target_epsilon: float,
+    sampling_rate: float,
+    steps: int,
+    delta: float,
+    accountant: str,
+    tolerance: float,
+) -> Calibration:
+    if not target_epsilon > 0:
+        raise ValueError(f"target_epsilon: must be > 0, got {target_epsilon}")
+    check_dp_sgd(1.0, sampling_rate, steps, delta)
+    _check_accountant(accountant)
+    return calibrate(
+        lambda s: dp_sgd(s, float(sampling_rate), int(steps)),
+        target_epsilon,
+        delta,
+        accountant,
+        tolerance,
+    )
+
+
 def calibrate_noise(
     target_epsilon: float,
     sampling_rate: float,
@@ -63,18 +84,22 @@ def calibrate_noise(
     tolerance: float = 0.01,
 ) -> float:
     """Smallest noise multiplier (to ``tolerance`` in epsilon) whose epsilon is <= target."""
-    if not target_epsilon > 0:
-        raise ValueError(f"target_epsilon: must be > 0, got {target_epsilon}")
-    check_dp_sgd(1.0, sampling_rate, steps, delta)
-    _check_accountant(accountant)
-    found = calibrate(
-        lambda s: dp_sgd(s, float(sampling_rate), int(steps)),
-        target_epsilon,
-        delta,
-        accountant,
-        tolerance,
-    )
-    return found.noise_multiplier
+    return _calibrated(
+        target_epsilon, sampling_rate, steps, delta, accountant, tolerance
+    ).noise_multiplier
+
+
+def _fields(r: EpsilonResult) -> dict[str, float | str]:
+    """The CLI's view of a result: epsilon, delta, accountant, bound, and a note if any."""
+    out: dict[str, float | str] = {
+        "epsilon": r.epsilon,
+        "delta": r.delta,
+        "accountant": r.accountant,
+        "bound": r.bound,
+    }
+    if r.note:
+        out["note"] = r.note
+    return out
 
 
 def epsilon_payload(
@@ -85,16 +110,7 @@ def epsilon_payload(
     accountant: str = "prv",
 ) -> dict[str, float | str]:
     """What ``privml accountant epsilon`` prints: epsilon, delta, accountant, bound (+ note)."""
-    r = dp_sgd_epsilon(noise_multiplier, sampling_rate, steps, delta, accountant)
-    out: dict[str, float | str] = {
-        "epsilon": r.epsilon,
-        "delta": r.delta,
-        "accountant": r.accountant,
-        "bound": r.bound,
-    }
-    if r.note:
-        out["note"] = r.note
-    return out
+    return _fields(dp_sgd_epsilon(noise_multiplier, sampling_rate, steps, delta, accountant))
 
 
 def calibration_payload(
@@ -104,16 +120,9 @@ def calibration_payload(
     delta: float,
     accountant: str = "prv",
 ) -> dict[str, float | str]:
-    """What ``privml accountant calibrate`` prints: noise_multiplier, epsilon (an upper bound)."""
-    sigma = calibrate_noise(target_epsilon, sampling_rate, steps, delta, accountant)
-    r = dp_sgd_epsilon(sigma, sampling_rate, steps, delta, accountant)
-    out: dict[str, float | str] = {
-        "noise_multiplier": sigma,
-        "epsilon": r.epsilon,
-        "delta": r.delta,
-        "accountant": r.accountant,
-        "bound": r.bound,
-    }
-    if r.note:
-        out["note"] = r.note
-    return out
+    """What ``privml accountant calibrate`` prints: noise_multiplier, epsilon (an upper bound).
+
+    The ε is the calibration's own figure at the returned σ, not a second computation.
+    """
+    found = _calibrated(target_epsilon, sampling_rate, steps, delta, accountant, 0.01)
+    return {"noise_multiplier": found.noise_multiplier, **_fields(found.result)}

@@ -91,6 +91,12 @@ def settle(charge: RunCharge | None, *, trained: bool, failed: bool) -> None:
         charge.status = "released"
 
 
+def close(charge: RunCharge | None) -> None:
+    """Release the ledger's database connections."""
+    if charge is not None:
+        charge.ledger.close()
+
+
 def summary(charge: RunCharge | None, url: str | None, reason_none: str = "") -> dict:
     """Aggregate balances for results.json (never user ids: they may identify people)."""
     if charge is None:

@@ -276,10 +276,12 @@ def run_pipeline(
         )
     except BaseException:
         budget.settle(charge, trained="private" in begun, failed=True)
+        budget.close(charge)
         raise
     budget.settle(charge, trained=True, failed=False)
     results["run"].update(spec_path=spec_label or spec.name, started=started)
     results["budget"] = budget.summary(charge, ledger_url, no_charge)
+    budget.close(charge)
     results["review"] = review_section(spec, requirements, results)
     mark("Writing results and report")
     _finish(results, out, log, labels, canary_path, corpus.detected_values, start)
