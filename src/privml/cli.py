@@ -39,7 +39,14 @@ def _summary(results: dict, out: Path) -> None:
     p = results.get("privacy", {})
     v = results.get("verdict", {})
     typer.echo(f"verdict: {v.get('status', '?')}: {v.get('summary', '')}")
-    if p.get("epsilon") is not None:
+    if results.get("task") == "tabular":
+        for name, u in results.get("utility", {}).items():
+            eps = p.get(name, {}).get("epsilon")
+            typer.echo(
+                f"{name}: accuracy={u['accuracy']:.3f} "
+                + (f"epsilon={eps:.2f}" if eps is not None else "(no DP)")
+            )
+    elif p.get("epsilon") is not None:
         typer.echo(
             f"privacy: epsilon={p['epsilon']:.3f} delta={p['delta']:.2e} "
             f"unit={p['unit']} accountant={p['accountant']}"
@@ -56,18 +63,66 @@ def run(
     skip_bad_rows: Annotated[
         bool, typer.Option("--skip-bad-rows", help="skip malformed rows instead of stopping")
     ] = False,
+    show_secrets: Annotated[
+        bool,
+        typer.Option(
+            "--show-secrets",
+            help="report phrases found by extraction and model-update attacks in clear text "
+            "(default: keyed-hash tags); the run's leak check will then flag them",
+        ),
+    ] = False,
 ) -> None:
     """Run the pipeline described by SPEC and write results.json and report.html to --out."""
     from privml.governance import BudgetError
-    from privml.pipeline.spec import load_spec
+    from privml.pipeline.spec import RunSpec, load_spec
     from privml.pipeline.text_prediction import run_pipeline
 
     try:
         parsed = load_spec(spec)
-        results = run_pipeline(
-            parsed, spec.parent, out, quiet=quiet, skip_bad_rows=skip_bad_rows, spec_label=str(spec)
-        )
+        if isinstance(parsed, RunSpec):
+            if show_secrets:
+                parsed.attacks.show_secrets = True
+            results = run_pipeline(
+                parsed,
+                spec.parent,
+                out,
+                quiet=quiet,
+                skip_bad_rows=skip_bad_rows,
+                spec_label=str(spec),
+            )
+        else:
+            from privml.pipeline.tabular import run_tabular
+
+            results = run_tabular(parsed, spec.parent, out, quiet=quiet, spec_label=str(spec))
     except (BudgetError, ValueError) as exc:  # SpecError and DataError are ValueErrors
+        _fail(str(exc))
+    _summary(results, out)
+
+
+@app.command()
+def audit(
+    spec: Annotated[Path, typer.Argument(help="spec naming trained models (e.g. DIR/audit.yaml)")],
+    out: Out,
+    quiet: Quiet = False,
+) -> None:
+    """Measure models that are already trained (the spec's models:) and write a report to --out.
+
+    Only measurements run: reference models and the one-run audit's canary run are trained as
+    part of measuring, the targets themselves never are. `privml run` on a tabular spec writes
+    DIR/audit.yaml, which names its trained targets.
+    """
+    from privml.pipeline.spec import RunSpec, SpecError, load_spec
+    from privml.pipeline.tabular import audit_tabular
+
+    try:
+        parsed = load_spec(spec)
+        if isinstance(parsed, RunSpec):
+            raise SpecError(
+                f"{spec}: privml audit measures trained tabular targets (task: tabular with "
+                "models:); for a text-prediction spec use privml run"
+            )
+        results = audit_tabular(parsed, spec.parent, out, quiet=quiet, spec_label=str(spec))
+    except ValueError as exc:
         _fail(str(exc))
     _summary(results, out)
 

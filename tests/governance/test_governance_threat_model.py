@@ -167,14 +167,17 @@ def test_check_spec_lists_every_problem():
     assert len(problems) == 5
 
 
-def test_model_update_attack_required_but_not_available():
+def test_model_update_attack_required_when_snapshots_are_visible():
+    """An adversary who sees snapshots must be met by the model-update attack: refused until
+    the spec lists it, accepted once it does."""
     spec = _spec({**PUBLIC_PII, "access": ["snapshots"]})
     with pytest.raises(SpecError) as info:
         enforce_threat_model(spec, "demo.yaml")
     msg = str(info.value)
     assert msg.startswith("demo.yaml: the threat model refuses this run")
-    assert "model-update attack is required" in msg
-    assert "not available in the text-prediction pipeline yet" in msg
+    assert "attacks.run: the model-update attack is mandatory" in msg
+    spec.attacks.run = [*spec.attacks.run, "model_update"]
+    assert enforce_threat_model(spec, "demo.yaml") is not None
 
 
 def test_a_compliant_spec_passes_and_no_threat_model_means_no_check():

@@ -48,3 +48,21 @@ def test_demo_data_writes_corpus_labels_and_canaries(tmp_path):
     assert {c["repetitions"] for c in canaries} == {1, 4, 16}
     # the summary prints counts only, never a planted value
     assert not any(json.loads(x)["value"] in res.output for x in labels)
+
+
+def test_show_secrets_flag_reaches_the_attacks(tmp_path, monkeypatch):
+    """Extraction phrases are tagged unless --show-secrets; the flag sets the spec's switch."""
+    import privml.pipeline.text_prediction as tp
+
+    seen = []
+
+    def fake_run(spec, *args, **kwargs):
+        seen.append(spec.attacks.show_secrets)
+        return {"privacy": {}, "verdict": {"status": "pass", "summary": ""}}
+
+    monkeypatch.setattr(tp, "run_pipeline", fake_run)
+    spec = _spec(tmp_path, "corpus.jsonl")
+    for extra in ([], ["--show-secrets"]):
+        res = runner.invoke(app, ["run", spec, "--out", str(tmp_path / "o"), *extra])
+        assert res.exit_code == 0, res.output
+    assert seen == [False, True]

@@ -36,7 +36,13 @@ SPEC = {
     },
     "dp": {"target_epsilon": 4.0, "epochs": 3, "batch_size": 128, "lr": 0.003},
     "variants": ["dp_only"],
-    "attacks": {"exposure_samples": 300, "membership_max": 300},
+    "attacks": {
+        "run": ["exposure", "extraction", "membership", "sampling_extraction", "model_update"],
+        "exposure_samples": 300,
+        "membership_max": 300,
+        "extraction_samples": 24,
+        "update_beam_width": 16,
+    },
 }
 EXAMPLE_SPEC = {
     **SPEC,
@@ -129,6 +135,25 @@ def test_directions(run):
     u = r["utility"]
     assert u["private"]["next_word_accuracy"] > u["public_only"]["next_word_accuracy"]
     assert u["baseline"]["next_word_accuracy"] > u["public_only"]["next_word_accuracy"]
+
+
+def test_lm_attacks_run_in_the_pipeline_and_hide_phrases(run):
+    """Sampling extraction and the model-update attack (public-only -> variant) run on every
+    variant; the update that memorised the 16x canaries scores them higher than DP's does."""
+    _, r = run
+    for variant in ("baseline", "private", "dp_only"):
+        ex = r["attacks"][variant]["sampling_extraction"]
+        assert ex["n_samples"] == 24 and ex["secrets_shown"] is False
+        assert all(o["phrase"].startswith("hmac:") for o in ex["overlaps"])
+        upd = r["attacks"][variant]["model_update"]
+        assert upd["canaries"] and all(c["secret"].startswith("hmac:") for c in upd["canaries"])
+
+    def mean_score(variant: str) -> float:
+        cs = r["attacks"][variant]["model_update"]["canaries"]
+        return sum(c["differential_score"] for c in cs) / len(cs)
+
+    assert mean_score("baseline") > mean_score("private")
+    assert mean_score("baseline") > mean_score("dp_only")
 
 
 def test_no_planted_value_in_any_artifact(run):

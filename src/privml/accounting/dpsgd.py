@@ -7,6 +7,8 @@ upper bound, and if PRV fails or a looser method is tighter the result names the
 
 from __future__ import annotations
 
+import functools
+
 from privml.accounting.accountants import ACCOUNTANTS, epsilon
 from privml.accounting.calibration import Calibration, calibrate
 from privml.accounting.mechanisms import dp_sgd
@@ -50,10 +52,19 @@ def dp_sgd_epsilon(
     """Upper bound on epsilon after ``steps`` Poisson-subsampled Gaussian steps."""
     check_dp_sgd(noise_multiplier, sampling_rate, steps, delta)
     _check_accountant(accountant)
-    mechanism = dp_sgd(float(noise_multiplier), float(sampling_rate), int(steps))
-    return epsilon(mechanism, delta, accountant)
+    return _epsilon(float(noise_multiplier), float(sampling_rate), int(steps), delta, accountant)
 
 
+# Accounting is pure and costs seconds (PRV); runs that train many models with one recipe
+# (reference models, audits, property-inference shadows) ask the same question repeatedly.
+@functools.lru_cache(maxsize=256)
+def _epsilon(
+    noise_multiplier: float, sampling_rate: float, steps: int, delta: float, accountant: str
+) -> EpsilonResult:
+    return epsilon(dp_sgd(noise_multiplier, sampling_rate, steps), delta, accountant)
+
+
+@functools.lru_cache(maxsize=256)
 def _calibrated(
     target_epsilon: float,
     sampling_rate: float,

@@ -86,7 +86,25 @@ class SecureDPOptimizer(DPOptimizer):
             p.grad = (p.summed_grad + noise).view_as(p)
 
 
-def _noise_only_step(opt: SecureDPOptimizer) -> None:
+def release_fields(
+    sigma: float, q: float, steps: int, delta: float, accountant: str
+) -> dict[str, float | int | str]:
+    """What a DP-SGD run released: ε by ``accountant`` (with its note) and ε by RDP."""
+    final = dp_sgd_epsilon(sigma, q, steps, delta, accountant)
+    rdp = dp_sgd_epsilon(sigma, q, steps, delta, "rdp")
+    return {
+        "noise_multiplier": sigma,
+        "sampling_rate": q,
+        "steps": steps,
+        "epsilon": final.epsilon,
+        "accountant": final.accountant,
+        "epsilon_rdp": rdp.epsilon,
+        "delta": delta,
+        "note": final.note,
+    }
+
+
+def noise_only_step(opt: SecureDPOptimizer) -> None:
     """An empty Poisson batch still releases a noisy update (skipping it would leak)."""
     for p in opt.params:
         std = opt.noise_multiplier * opt.max_grad_norm
@@ -123,24 +141,32 @@ def _draw_rows(unit: torch.Tensor, rows: int | None) -> torch.Tensor:
     return unit[torch.from_numpy(keys.argsort()[:rows].copy())]
 
 
-def _accumulate_and_step(gsm, opt: SecureDPOptimizer, batch: list[torch.Tensor], pad: int) -> float:
-    """One DP-SGD step over a Poisson batch, processed in size buckets.
+def step_in_chunks(opt: SecureDPOptimizer, chunks: Sequence[Callable[[], torch.Tensor]]) -> float:
+    """One DP-SGD step whose per-sample losses come from several passes (bounded memory).
 
-    Each bucket's per-unit gradients are clipped and summed into Opacus's accumulator
-    (``signal_skip_step``); noise is added once, after the last bucket. The result is the same
-    as one pass over the whole batch, without padding every unit to the longest one.
+    Each ``chunks[i]()`` returns per-unit losses of one part of the Poisson batch; their
+    gradients are clipped and summed into Opacus's accumulator (``signal_skip_step``) and noise
+    is added once, after the last part. Same result as one pass over the whole batch. Returns
+    the summed loss.
     """
-    buckets = _buckets(batch, MAX_ROWS_PER_PASS, pad)
     total = 0.0
-    for i, bucket in enumerate(buckets):
+    for i, chunk in enumerate(chunks):
         opt.zero_grad(set_to_none=True)
-        loss = unit_losses(gsm, collate_units(bucket, pad), pad)
-        loss.mean().backward()
-        opt.signal_skip_step(do_skip=i < len(buckets) - 1)
+        losses = chunk()
+        losses.mean().backward()
+        opt.signal_skip_step(do_skip=i < len(chunks) - 1)
         opt.step()
-        total += float(loss.detach().sum())
+        total += float(losses.detach().sum())
     opt.zero_grad(set_to_none=True)
-    return total / len(batch)
+    return total
+
+
+def _accumulate_and_step(gsm, opt: SecureDPOptimizer, batch: list[torch.Tensor], pad: int) -> float:
+    """One DP-SGD step over a Poisson batch, processed in size buckets (padding each unit only
+    to its bucket's longest). Returns the mean loss."""
+    buckets = _buckets(batch, MAX_ROWS_PER_PASS, pad)
+    chunks = [lambda b=b: unit_losses(gsm, collate_units(b, pad), pad) for b in buckets]
+    return step_in_chunks(opt, chunks) / len(batch)
 
 
 def train_dp(
@@ -178,7 +204,7 @@ def train_dp(
         warnings.filterwarnings("ignore", message=".*Full backward hook.*")
         for step, idx in enumerate(secure_poisson_batches(n, q, steps), start=1):
             if not idx:
-                _noise_only_step(opt)
+                noise_only_step(opt)
             else:
                 batch = [_draw_rows(units[i], cfg.rows_per_step) for i in idx]
                 loss_val = _accumulate_and_step(gsm, opt, batch, pad_id)
@@ -187,18 +213,9 @@ def train_dp(
                 progress(step, steps)
     gsm.eval()
     gsm._close()  # remove Opacus hooks; ``model`` is a plain module again
-    final = dp_sgd_epsilon(sigma, q, steps, cfg.delta, cfg.accountant)
-    rdp = dp_sgd_epsilon(sigma, q, steps, cfg.delta, "rdp")
     return DPStats(
-        noise_multiplier=sigma,
-        sampling_rate=q,
-        steps=steps,
-        epsilon=final.epsilon,
-        accountant=final.accountant,
-        epsilon_rdp=rdp.epsilon,
-        delta=cfg.delta,
+        **release_fields(sigma, q, steps, cfg.delta, cfg.accountant),
         units=n,
         seconds=time.perf_counter() - start,
         final_loss=loss_val,
-        note=final.note,
     )

@@ -32,7 +32,13 @@ from typing import Any
 from privml.governance.threat_model import ThreatModel
 
 EVIDENCE_VARIANT = "private"
-TEXT_PIPELINE_ATTACKS = ("membership", "exposure", "extraction")
+TEXT_PIPELINE_ATTACKS = (
+    "membership",
+    "exposure",
+    "extraction",
+    "sampling_extraction",
+    "model_update",
+)
 PIPELINE_NAME = "the text-prediction pipeline"
 
 MITIGATION_TEXT = {"scrub": "PII scrubbing", "dp": "differential privacy (DP-SGD)"}

@@ -8,7 +8,14 @@ from pathlib import Path
 
 import numpy as np
 
-from privml.attacks import TorchLMScorer, canary_exposure, loss_attack, tab_attack
+from privml.attacks import (
+    TorchLMScorer,
+    canary_exposure,
+    loss_attack,
+    model_update_attack,
+    sample_extraction,
+    tab_attack,
+)
 from privml.model.encoding import encode_units
 from privml.model.tokenizer import BOS, PAD, UNK, digit_ids
 
@@ -113,11 +120,57 @@ def _canary_attacks(scorer, tok, canaries, spec) -> dict:
     return out
 
 
-def attack_variant(model, tok, corpus, scrub: bool, canaries, spec, held_idx, rep) -> dict:
-    """Exposure, tab extraction and loss-based membership inference on one model."""
+def _lm_attacks(scorer, before, tok, corpus, scrub, canaries, spec, pii_values) -> dict:
+    """Sampling-based extraction and the model-update attack (Zanella-Béguelin et al. 2020).
+
+    The update attacked is the private fine-tune: ``before`` is the public-only model.
+    Phrases are keyed-hash tags unless ``attacks.show_secrets``.
+    """
+    out: dict = {}
+    show = spec.attacks.show_secrets
+    if "sampling_extraction" in spec.attacks.run:
+        train_idx = [i for u in corpus.train_users for i in corpus.by_user[u]]
+        report = sample_extraction(
+            scorer,
+            tok.decode,
+            corpus.texts(train_idx, scrub),
+            n_samples=spec.attacks.extraction_samples,
+            length=spec.attacks.extraction_tokens,
+            pii_values=pii_values,
+            seed=spec.seed,
+            show_secrets=show,
+        )
+        out["sampling_extraction"] = report.to_dict()
+    if "model_update" in spec.attacks.run and before is not None:
+        bos = tok.token_to_id(BOS)
+        pairs = [
+            ([bos, *tok.encode(c.prefix).ids], tok.encode(c.secret).ids)
+            for c in canaries
+            if c.repetitions == max(x.repetitions for x in canaries)
+        ]
+        length = len(pairs[0][1]) if pairs else 6
+        out["model_update"] = model_update_attack(
+            TorchLMScorer(before, tok.token_to_id(PAD), bos_id=bos),
+            scorer,
+            tok.decode,
+            length=length,
+            beam_width=spec.attacks.update_beam_width,
+            vocab_subset=digit_ids(tok) if pairs else None,
+            canaries=pairs,
+            show_secrets=show,
+        )
+    return out
+
+
+def attack_variant(
+    model, tok, corpus, scrub: bool, canaries, spec, held_idx, rep, *, before=None, pii_values=()
+) -> dict:
+    """Exposure, tab extraction, loss-based membership inference and, on request, sampling
+    extraction and the model-update attack (against ``before``) on one model."""
     pad = tok.token_to_id(PAD)
-    scorer = TorchLMScorer(model, pad)
+    scorer = TorchLMScorer(model, pad, bos_id=tok.token_to_id(BOS))
     out = _canary_attacks(scorer, tok, canaries, spec) if canaries else {}
+    out.update(_lm_attacks(scorer, before, tok, corpus, scrub, canaries, spec, pii_values))
     if "membership" in spec.attacks.run:
         canary_texts = {f"{c.prefix} {c.secret}" for c in canaries}
         members = [

@@ -13,7 +13,7 @@ the section there is no privacy review (the report says so).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -21,19 +21,22 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from privml.governance.requirements import Requirement, check_spec, derive_requirements
 from privml.governance.threat_model import ThreatModel
 
+if TYPE_CHECKING:
+    from privml.pipeline.tabular_spec import TabularSpec
+
 VARIANTS = ("baseline", "private", "dp_only", "scrub_only")
-ATTACKS = ("exposure", "extraction", "membership")
+ATTACKS = ("exposure", "extraction", "membership", "sampling_extraction", "model_update")
 
 
 class SpecError(ValueError):
     """A spec that cannot be read or does not validate. ``str()`` lists every problem."""
 
 
-class _Strict(BaseModel):
+class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class DataSpec(_Strict):
+class DataSpec(StrictModel):
     private: str = Field(description="JSONL file of {user_id, text} records")
     text_field: str = "text"
     user_field: str = "user_id"
@@ -44,13 +47,13 @@ class DataSpec(_Strict):
     public_max_rows: int = Field(12000, ge=100, description="rows of public text for pre-training")
 
 
-class TrainSpec(_Strict):
+class TrainSpec(StrictModel):
     epochs: int = Field(ge=1)
     batch_size: int = Field(ge=1)
     lr: float = Field(gt=0)
 
 
-class ModelSpec(_Strict):
+class ModelSpec(StrictModel):
     architecture: Literal["tiny-gpt"] = "tiny-gpt"
     vocab_size: int = Field(4096, ge=64)
     d_model: int = Field(128, ge=8)
@@ -67,13 +70,13 @@ class ModelSpec(_Strict):
         return self
 
 
-class ScrubSpec(_Strict):
+class ScrubSpec(StrictModel):
     enabled: bool = True
     entities: list[str] | None = None
     score_threshold: float = Field(0.5, ge=0, le=1)
 
 
-class DPSpec(_Strict):
+class DPSpec(StrictModel):
     enabled: bool = True
     target_epsilon: float = Field(4.0, gt=0)
     delta: float | None = Field(
@@ -91,13 +94,26 @@ class DPSpec(_Strict):
     )
 
 
-class AttackSpec(_Strict):
-    run: list[Literal["exposure", "extraction", "membership"]] = list(ATTACKS)
+class AttackSpec(StrictModel):
+    run: list[
+        Literal["exposure", "extraction", "membership", "sampling_extraction", "model_update"]
+    ] = ["exposure", "extraction", "membership"]
     exposure_samples: int = Field(2000, ge=100)
     membership_max: int = Field(2000, ge=50)
+    extraction_samples: int = Field(
+        200, ge=1, description="sampling_extraction: samples generated from the model"
+    )
+    extraction_tokens: int = Field(48, ge=4, description="sampling_extraction: tokens a sample")
+    update_beam_width: int = Field(
+        64, ge=1, description="model_update: beam width of the differential-rank search"
+    )
+    show_secrets: bool = Field(
+        False, description="report extracted phrases in clear (default: keyed-hash tags)"
+    )
 
 
-class RunSpec(_Strict):
+class RunSpec(StrictModel):
+    task: Literal["text-prediction"] = "text-prediction"
     name: str = "privml-run"
     seed: int = 0
     data: DataSpec
@@ -187,17 +203,26 @@ def _format_error(err: dict) -> str:
     return f"{loc}: {err['msg'].rstrip('.').lower()}, got {got!r}"
 
 
-def parse_spec(raw: object, source: str = "spec") -> RunSpec:
+TASKS = ("text-prediction", "tabular")
+
+
+def parse_spec(raw: object, source: str = "spec") -> RunSpec | TabularSpec:
+    """Validate a spec mapping; ``task:`` picks the kind (default: text-prediction)."""
+    from privml.pipeline.tabular_spec import TabularSpec
+
     if not isinstance(raw, dict):
         raise SpecError(f"{source}: the spec must be a YAML mapping, got {type(raw).__name__}")
+    task = raw.get("task", "text-prediction")
+    if task not in TASKS:
+        raise SpecError(f"{source}: invalid spec:\n  task: must be one of {TASKS}, got {task!r}")
     try:
-        return RunSpec.model_validate(raw)
+        return (TabularSpec if task == "tabular" else RunSpec).model_validate(raw)
     except ValidationError as exc:
         lines = [_format_error(e) for e in exc.errors()]
         raise SpecError(f"{source}: invalid spec:\n  " + "\n  ".join(lines)) from None
 
 
-def load_spec(path: str | Path) -> RunSpec:
+def load_spec(path: str | Path) -> RunSpec | TabularSpec:
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")

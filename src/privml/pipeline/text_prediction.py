@@ -346,6 +346,7 @@ def _train_and_measure(
 
     held_idx = [i for u in corpus.heldout_users for i in corpus.by_user[u]]
     train_u, by_user = corpus.train_users, corpus.by_user
+    pii_values = [(t, v) for v, t in planted_secrets(labels, None).items()]
 
     heldout: dict[bool, list[torch.Tensor]] = {}
 
@@ -365,7 +366,16 @@ def _train_and_measure(
         _save_model(model, out / "models" / f"{name}.pt")
         utility[name] = lm_utility(model, heldout_units(settings["scrub"]), tok, pad)
         attacks[name] = attack_variant(
-            model, tok, corpus, settings["scrub"], canaries, spec, held_idx, rep
+            model,
+            tok,
+            corpus,
+            settings["scrub"],
+            canaries,
+            spec,
+            held_idx,
+            rep,
+            before=base,
+            pii_values=pii_values,
         )
         mark(f"Trained and attacked variant {name}")
 
