@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 
 from matplotlib.figure import Figure
+from matplotlib.ticker import NullFormatter
 
 from privml.report.plots import _png, roc_plot_png
 from privml.report.verdict import dig, num
@@ -50,8 +51,12 @@ def privacy_utility_png(results: dict, names: list[str]) -> bytes:
     ax_tpr.axhline(0.001, linestyle=":", color="#999999", label="chance (TPR = FPR)")
     ax_tpr.set_ylabel("TPR at 0.1% FPR")
     ax_tpr.set_title("Membership attack power against ε")
+    ticks = sorted({round(e, 2) for e in eps if e and math.isfinite(e)})
     for ax in (ax_acc, ax_tpr):
         ax.set_xscale("log")
+        if ticks:
+            ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+            ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_xlabel("ε (log scale; baseline = ∞)")
         ax.grid(True, which="both", alpha=0.3)
         if ax.get_legend_handles_labels()[0]:
