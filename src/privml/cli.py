@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from privml.cli_budget import budget_app
+from privml.cli_scrub import scrub_app
 
 app = typer.Typer(
     help="privml: train and ship models on sensitive data with privacy you can measure.",
@@ -22,6 +23,7 @@ accountant_app = typer.Typer(
 )
 app.add_typer(accountant_app, name="accountant")
 app.add_typer(budget_app, name="budget")
+app.add_typer(scrub_app, name="scrub")
 
 Out = Annotated[Path, typer.Option("--out", help="output folder")]
 Quiet = Annotated[bool, typer.Option("--quiet", help="no progress bars")]

@@ -8,6 +8,7 @@ from collections import Counter
 
 import pytest
 import tldextract
+from presidio_analyzer import Pattern, PatternRecognizer
 from presidio_analyzer.predefined_recognizers import NhsRecognizer
 
 from privml.scrub import (
@@ -16,6 +17,7 @@ from privml.scrub import (
     ScrubResult,
     Span,
     make_scrubber,
+    patterns,
     presidio_engine,
     resolve_overlaps,
     scrub_texts,
@@ -147,7 +149,11 @@ def test_us_phone_is_never_uk_nhs(scrubber):
     names = {type(r).__name__ for r in scrubber.analyzer.registry.recognizers}
     assert "NhsRecognizer" not in names
     assert "SpacyRecognizer" not in names
-    assert set(scrubber.analyzer.get_supported_entities()) == set(ENTITY_TYPES)
+    # without the learned NER, every type but the NER-only ones has a recognizer
+    assert set(scrubber.analyzer.get_supported_entities()) == set(ENTITY_TYPES) - {
+        "LOCATION",
+        "ORGANIZATION",
+    }
 
 
 def test_no_entity_outside_entity_types(scrubber):
@@ -306,3 +312,114 @@ def test_no_network_is_used(monkeypatch):
     # guard above sees it.
     tldextract.TLDExtract(cache_dir=None)("maria.lopez@example.com")
     assert attempts
+
+
+# --------------------------------------------------------------------------------------------
+# Pattern side: validation, context words, default-off recognizers, the extra-recognizer hook.
+# --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "iban", ["GB82WEST12345698765432", "gb82 west 1234 5698 7654 32", "DE89 3704 0044 0532 0130 00"]
+)
+def test_valid_iban_any_case_or_grouping(scrubber, iban):
+    assert scrubber.scrub(f"Please pay into {iban} by Friday.").text == (
+        "Please pay into <IBAN_CODE> by Friday."
+    )
+
+
+@pytest.mark.parametrize(
+    "ip", ["2001:0db8:85a3:0000:0000:8a2e:0370:7334", "fe80::1ff:fe23:4567:890a", "10.20.30.40"]
+)
+def test_ipv4_and_ipv6(scrubber, ip):
+    assert scrubber.scrub(f"Blocked {ip} at noon.").text == "Blocked <IP_ADDRESS> at noon."
+
+
+def test_invalid_ipv4_is_not_tagged(scrubber):
+    assert "IP_ADDRESS" not in types_of(scrubber.scrub("Version 300.1.2.999 shipped."))
+
+
+@pytest.mark.parametrize("ssn", ["219-09-9999", "078-05-1120", "001 01 0001"])
+def test_valid_ssn_areas_are_tagged(scrubber, ssn):
+    assert types_of(scrubber.scrub(f"SSN on file: {ssn}.")) == ["US_SSN"]
+
+
+def test_luhn_helper():
+    assert patterns.luhn_ok("4111 1111 1111 1111") and patterns.luhn_ok("4131034282458809939")
+    assert not patterns.luhn_ok("4111 1111 1111 1112")
+
+
+@pytest.mark.parametrize("card", ["4131034282458809939", "630427373398", "213176828496175"])
+def test_bare_card_numbers_need_luhn_and_card_context(scrubber, card):
+    assert scrubber.scrub(f"Please block card {card} today.").text == (
+        "Please block card <CREDIT_CARD> today."
+    )
+    assert scrubber.scrub(f"for cc {card} on").text == "for cc <CREDIT_CARD> on"
+    # Same Luhn-valid number without a card word: an order number, not tagged.
+    assert "CREDIT_CARD" not in types_of(scrubber.scrub(f"Shipment {card} left the depot."))
+    broken = card[:-1] + str((int(card[-1]) + 1) % 10)
+    assert "CREDIT_CARD" not in types_of(scrubber.scrub(f"Please block card {broken} today."))
+
+
+@pytest.mark.parametrize(
+    "text,value",
+    [
+        ("Phone: 467 3395", "467 3395"),
+        ("Can someone call me on 9472 7916? Thanks", "9472 7916"),  # "call" is a stop word
+        ("Mobile: 0490 39 07 81", "0490 39 07 81"),
+        ("Desk: +41 (0)96 471 07 95", "+41 (0)96 471 07 95"),
+        ("Desk: +1-903-140-4508x769", "+1-903-140-4508x769"),  # extension covered
+        ("Fax: (898)666-3621 ext. 135", "(898)666-3621 ext. 135"),
+        ("Call me at 415-555-0132 x12 later", "415-555-0132 x12"),
+    ],
+)
+def test_phone_numbers_of_any_plan_next_to_context(scrubber, text, value):
+    assert scrubber.scrub(text).text == text.replace(value, "<PHONE_NUMBER>")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Reference 467 3395 was closed.",
+        "Invoice 9472 7916 is paid.",
+        "Date: 2003-08-28 12:13:52",
+        "Phone logs from 28.08.2003 and 10.0.0.7 are attached.",
+        "the office number is 423 786 326",  # a demo-corpus canary prefix: not a phone
+    ],
+)
+def test_grouped_numbers_without_phone_context_are_not_phones(scrubber, text):
+    assert "PHONE_NUMBER" not in types_of(scrubber.scrub(text))
+
+
+def test_context_word_raises_a_weak_score_over_the_threshold(scrubber):
+    # Without a context word the shape-only phone scores 0.3 (below 0.5, dropped) ...
+    raw = scrubber.analyzer.analyze("Reference 467 3395.", language="en", score_threshold=0.0)
+    assert [r.score for r in raw if r.entity_type == "PHONE_NUMBER"] == [0.3]
+    # ... a context word adds 0.35; a validated number gets the same boost.
+    assert [s.score for s in scrubber.analyze("Phone: 467 3395.")] == [pytest.approx(0.65)]
+    assert scrubber.analyze("It is (415) 555-0132.")[0].score == pytest.approx(0.6)
+    assert scrubber.analyze("My phone is (415) 555-0132.")[0].score == pytest.approx(0.95)
+
+
+def test_misfiring_presidio_recognizers_are_off_by_default(scrubber):
+    names = {type(r).__name__ for r in scrubber.analyzer.registry.recognizers}
+    off = {
+        "NhsRecognizer", "UsBankRecognizer", "UsLicenseRecognizer", "UsItinRecognizer",
+        "UsPassportRecognizer", "DateRecognizer", "UrlRecognizer", "MedicalLicenseRecognizer",
+    }  # fmt: skip
+    assert not names & off
+
+
+def test_merge_same_type_takes_the_union():
+    a = Span(5, 20, "PHONE_NUMBER", 0.95)
+    b = Span(0, 20, "PHONE_NUMBER", 0.65)
+    c = Span(18, 25, "US_SSN", 0.6)
+    merged = patterns.merge_same_type([a, b, c])
+    assert Span(0, 20, "PHONE_NUMBER", 0.95) in merged and c in merged
+    assert resolve_overlaps(merged) == [Span(0, 20, "PHONE_NUMBER", 0.95)]
+
+
+def test_extra_recognizers_hook():
+    extra = PatternRecognizer(
+        supported_entity="PERSON", name="Fixed", patterns=[Pattern("z", r"\bzorblax\b", 0.9)]
+    )
+    scrub = presidio_engine.PresidioScrubber(extra_recognizers=[extra])
+    assert scrub.scrub("ask zorblax at a@example.com").text == "ask <PERSON> at <EMAIL_ADDRESS>"

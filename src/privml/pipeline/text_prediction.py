@@ -73,7 +73,7 @@ def _split_users(by_user: dict, fraction: float, keep: set[str], seed: int) -> t
 def _scrub(corpus: Corpus, spec: RunSpec, rep: Reporter) -> None:
     from privml.scrub import make_scrubber
 
-    scrubber = make_scrubber(spec.scrub.entities, spec.scrub.score_threshold)
+    scrubber = make_scrubber(spec.scrub.entities, spec.scrub.score_threshold, ner=spec.scrub.ner)
     out, counts = [], Counter()
     n = len(corpus.records)
     with rep.stage("Scrubbing PII", n) as update:

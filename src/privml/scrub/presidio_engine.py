@@ -2,16 +2,20 @@
 
 * NLP engine: ``spacy.blank("en")`` (tokenizer only, no model download). Blank spaCy gives no
   lemmas, so the engine uses the lower-cased token text as the lemma; that is what lets Presidio's
-  ``LemmaContextAwareEnhancer`` raise scores when a context word ("ssn", "phone", "card", ...)
-  appears in the 5 tokens before a match. There is no ``SpacyRecognizer`` (it needs a NER model).
+  ``LemmaContextAwareEnhancer`` raise scores (+0.35) when a context word ("ssn", "phone",
+  "card", ...) is among the 5 keywords before a match. Context words that spaCy
+  lists as stop words ("call") are kept as keywords. No ``SpacyRecognizer`` (needs a NER model).
 * Recognizers (and nothing else -- no UK NHS, bank, driver licence, passport, ITIN, date, URL,
   crypto, medical licence ...): e-mail (``tldextract`` restricted to its bundled suffix snapshot:
-  no network, no cache writes), phone numbers (``phonenumbers``, a few regions, plus a NANP
-  format pattern), US SSN (SSA area/group/serial rules), credit cards (Luhn), IP addresses, IBAN
-  (checksum), US street addresses (pattern) and person names (``privml.scrub.names``).
+  no network, no cache writes), phone numbers (``phonenumbers``, a few regions, a NANP format
+  pattern, and any 7-15 digit grouped number next to a phone context word), US SSN (SSA
+  area/group/serial rules), credit cards (Luhn; bare 12-19 digit numbers need a card context
+  word), IPv4/IPv6, IBAN (mod-97 checksum), US street addresses (pattern) and person names
+  (``privml.scrub.names``). See ``privml.scrub.patterns``. ``extra_recognizers`` adds more.
 * One ``AnalyzerEngine`` is built per scrubber and reused. Per text, recognizers that cannot fire
-  are skipped by cheap character checks: phone/SSN/card need 7+ digits close together, address/
-  IBAN a digit and a capital, IP a digit or ``:``, e-mail an ``@``, names a capital letter. A text
+  are skipped by cheap character checks: phone/SSN/card need 7+ digits close together, address
+  a digit and a capital, IBAN two letters then two digits, IP a digit or ``:``, e-mail an ``@``,
+  names a capital letter (no shortcuts when extra recognizers are given). A text
   with none of them never reaches Presidio, and when only the name recognizer (which uses no
   context words) can fire, the spaCy pass is skipped.
 """
@@ -23,22 +27,10 @@ from collections.abc import Sequence
 
 import spacy
 import tldextract
-from presidio_analyzer import (
-    AnalyzerEngine,
-    Pattern,
-    PatternRecognizer,
-    RecognizerRegistry,
-    RecognizerResult,
-)
+from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
+from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
 from presidio_analyzer.nlp_engine import NlpArtifacts, SpacyNlpEngine
-from presidio_analyzer.predefined_recognizers import (
-    CreditCardRecognizer,
-    EmailRecognizer,
-    IbanRecognizer,
-    IpRecognizer,
-    PhoneRecognizer,
-    UsSsnRecognizer,
-)
+from presidio_analyzer.predefined_recognizers import EmailRecognizer, IbanRecognizer, IpRecognizer
 from spacy.tokens import Doc
 
 from privml.scrub.base import (
@@ -50,6 +42,17 @@ from privml.scrub.base import (
     resolve_overlaps,
 )
 from privml.scrub.names import NameListRecognizer
+from privml.scrub.patterns import (
+    ContextCardRecognizer,
+    ExtendedCreditCardRecognizer,
+    GenericPhoneRecognizer,
+    ScoredPhoneRecognizer,
+    SsaSsnRecognizer,
+    extend_phone_extensions,
+    merge_same_type,
+    nanp_phone_recognizer,
+    street_address_recognizer,
+)
 
 LANGUAGE = "en"
 
@@ -84,6 +87,13 @@ class BlankSpacyNlpEngine(SpacyNlpEngine):
     def get_supported_entities(self) -> list[str]:  # noqa: D102 - no NER component
         return []
 
+    # Context words that are also spaCy stop words ("call"): Presidio drops stop words from the
+    # context window, so "call me on 9472 7916" would never lift a phone score without this.
+    context_words: frozenset[str] = frozenset()
+
+    def is_stopword(self, word: str, language: str) -> bool:  # noqa: D102
+        return word.lower() not in self.context_words and super().is_stopword(word, language)
+
     def _doc_to_nlp_artifact(self, doc: Doc, language: str) -> NlpArtifacts:
         indices, lemmas = [], []
         for token in doc:
@@ -107,102 +117,6 @@ class OfflineEmailRecognizer(EmailRecognizer):
         return _OFFLINE_TLD_EXTRACT(pattern_text).fqdn != ""
 
 
-_SSN_SHAPE = re.compile(r"\d{3}([- .])\d{2}\1\d{4}")
-
-
-class ScoredPhoneRecognizer(PhoneRecognizer):
-    """``phonenumbers``-validated numbers, scored above the default threshold (Presidio: 0.4).
-
-    Matches shaped like an SSN (``ddd-dd-dddd``, valid national numbers in some regions) are
-    left to the SSN recognizer.
-    """
-
-    SCORE = 0.6
-
-    def analyze(  # noqa: D102
-        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
-    ) -> list[RecognizerResult]:
-        results = super().analyze(text, entities, nlp_artifacts)
-        return [r for r in results if not _SSN_SHAPE.fullmatch(text, r.start, r.end)]
-
-
-class SsaSsnRecognizer(UsSsnRecognizer):
-    """US SSNs that obey the SSA rules: area not 000/666/9xx, group not 00, serial not 0000.
-
-    Unlike Presidio's recognizer, the published sample numbers (``123-45-6789``) are NOT exempt:
-    a scrubber should rather over-redact. Delimited numbers (same delimiter twice) score 0.6;
-    bare 9-digit numbers score 0.3 and need a context word ("ssn", "social security") to pass.
-    """
-
-    PATTERNS = [
-        Pattern("SSN delimited", r"(?<![\w.-])\d{3}([- .])\d{2}\1\d{4}(?![\w-]|\.\d)", 0.6),
-        Pattern("SSN bare (weak)", r"\b\d{9}\b", 0.3),
-    ]
-
-    def invalidate_result(self, pattern_text: str) -> bool:  # noqa: D102
-        digits = "".join(c for c in pattern_text if c.isdigit())
-        if len(digits) != 9 or len(set(digits)) == 1:
-            return True
-        area, group, serial = digits[:3], digits[3:5], digits[5:]
-        return area in ("000", "666") or area[0] == "9" or group == "00" or serial == "0000"
-
-
-class ExtendedCreditCardRecognizer(CreditCardRecognizer):
-    """Presidio's Luhn-checked card recognizer plus Mastercard 2-series (2221-2720) numbers."""
-
-    PATTERNS = [
-        *CreditCardRecognizer.PATTERNS,
-        Pattern("Mastercard 2-series (weak)", r"\b2[2-7]\d{2}([- ]?)\d{4}\1\d{4}\1\d{4}\b", 0.3),
-    ]
-
-
-NANP_PHONE_REGEX = (
-    r"(?<![\w+])(?:\+?1[ .-]?)?(?:\(\d{3}\)[ ]?|\d{3}([ .-]))\d{3}[ .-]\d{4}(?![\w-]|\.\d)"
-)
-
-_STREET_SUFFIX = (
-    r"(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl"
-    r"|Terrace|Ter|Circle|Cir|Parkway|Pkwy|Highway|Hwy|Square|Sq|Trail|Trl|Plaza|Alley|Loop"
-    r"|Crescent|Row|Pike|Close|Crossing|Path|Walk|Expressway|Freeway)"
-)
-_DIRECTION = r"(?:N|S|E|W|NE|NW|SE|SW|North|South|East|West)\.?"
-# house number, optional direction, 1-3 capitalised words or ordinals ("5th"), a street suffix,
-# optionally a unit ("Apt 4B", "Suite 200", "#12") and ", Town[, ST 12345]".
-STREET_ADDRESS_REGEX = (
-    r"\b\d{1,5}[A-Z]?[ \t]+"
-    rf"(?:{_DIRECTION}[ \t]+)?"
-    r"(?:(?:[A-Z][a-z'\u2019]+|\d{1,3}(?:st|nd|rd|th))[ \t]+){1,3}"
-    rf"{_STREET_SUFFIX}\b"
-    rf"(?:\.?[ \t]+{_DIRECTION}(?![\w]))?"
-    r"(?:,?[ \t]*(?:Apt|Apartment|Suite|Ste|Unit|Fl|Floor|Rm|Room)\.?[ \t]*#?[ \t]*\w{1,5}"
-    r"|,?[ \t]*#[ \t]*\w{1,5})?"
-    r"(?:,[ \t]*[A-Z][a-z]+(?:[ \t][A-Z][a-z]+)?(?:,?[ \t]*[A-Z]{2}(?:[ \t]+\d{5}(?:-\d{4})?)?)?"
-    r"(?![\w]))?"
-)
-
-
-def street_address_recognizer() -> PatternRecognizer:
-    """US street addresses: ``123 Main Street``, ``45 W. 5th Ave, Apt 2, Town, ST 12345``."""
-    return PatternRecognizer(
-        supported_entity="STREET_ADDRESS",
-        name="StreetAddressRecognizer",
-        patterns=[Pattern("US street address", STREET_ADDRESS_REGEX, 0.85)],
-        context=["address", "street", "live", "home", "deliver", "ship", "mail", "moved"],
-        # Case-sensitive: "[A-Z]" must mean capitalised (Presidio's default adds IGNORECASE).
-        global_regex_flags=re.MULTILINE,
-    )
-
-
-def nanp_phone_recognizer() -> PatternRecognizer:
-    """Formatted North-American numbers, whether or not the area code is assigned."""
-    return PatternRecognizer(
-        supported_entity="PHONE_NUMBER",
-        name="NanpPhoneRecognizer",
-        patterns=[Pattern("NANP formatted", NANP_PHONE_REGEX, 0.5)],
-        context=PhoneRecognizer.CONTEXT,
-    )
-
-
 def build_recognizers(phone_regions: Sequence[str] = PHONE_REGIONS) -> list:
     """The recognizers of the default scrubber (one or more per entity type in ENTITY_TYPES)."""
     return [
@@ -210,32 +124,54 @@ def build_recognizers(phone_regions: Sequence[str] = PHONE_REGIONS) -> list:
         OfflineEmailRecognizer(),
         ScoredPhoneRecognizer(supported_regions=tuple(phone_regions)),
         nanp_phone_recognizer(),
+        GenericPhoneRecognizer(),
         SsaSsnRecognizer(),
         ExtendedCreditCardRecognizer(),
+        ContextCardRecognizer(),
         IpRecognizer(),
-        IbanRecognizer(),
+        # Case-insensitive ("gb42nawi0445..."): the mod-97 checksum keeps precision.
+        IbanRecognizer(regex_flags=re.DOTALL | re.MULTILINE | re.IGNORECASE),
         street_address_recognizer(),
     ]
 
 
-def build_analyzer(phone_regions: Sequence[str] = PHONE_REGIONS) -> AnalyzerEngine:
-    """An ``AnalyzerEngine`` with the blank-spaCy NLP engine and only our recognizers."""
+# Context words count among the 5 keywords (non-stop-word tokens) before a match: Presidio's
+# default. Its "after" window counts from the match's FIRST token, so a multi-token number uses
+# it up on itself ("416 60 039 office" gets nothing from 2) -- left at Presidio's 0.
+CONTEXT_PREFIX_WORDS = 5
+CONTEXT_SUFFIX_WORDS = 0
+
+
+def build_analyzer(
+    phone_regions: Sequence[str] = PHONE_REGIONS, extra_recognizers: Sequence = ()
+) -> AnalyzerEngine:
+    """An ``AnalyzerEngine`` with the blank-spaCy NLP engine and only our recognizers.
+
+    ``extra_recognizers`` (Presidio ``EntityRecognizer`` instances, e.g. a learned NER model)
+    are added to the registry; their entity types must be in ``ENTITY_TYPES`` to be reported.
+    """
+    recognizers = [*build_recognizers(phone_regions), *extra_recognizers]
     nlp_engine = BlankSpacyNlpEngine(LANGUAGE)
     nlp_engine.load()
-    registry = RecognizerRegistry(
-        recognizers=build_recognizers(phone_regions), supported_languages=[LANGUAGE]
+    nlp_engine.context_words = frozenset(
+        w.lower() for r in recognizers for w in (getattr(r, "context", None) or ())
     )
+    registry = RecognizerRegistry(recognizers=recognizers, supported_languages=[LANGUAGE])
     return AnalyzerEngine(
         registry=registry,
         nlp_engine=nlp_engine,
         supported_languages=[LANGUAGE],
         default_score_threshold=DEFAULT_SCORE_THRESHOLD,
+        context_aware_enhancer=LemmaContextAwareEnhancer(
+            context_prefix_count=CONTEXT_PREFIX_WORDS, context_suffix_count=CONTEXT_SUFFIX_WORDS
+        ),
     )
 
 
 _LONG_NUMBER_TYPES = ("PHONE_NUMBER", "US_SSN", "CREDIT_CARD")
 _HAS_DIGIT = re.compile(r"\d").search
 _HAS_UPPER = re.compile(r"[A-Z]").search
+_HAS_IBAN_START = re.compile(r"[A-Za-z]{2}\d{2}").search
 # 7+ digits, each at most 4 characters (no newline) from the next: every phone number, SSN or
 # card number has that; times, amounts, dates and short order numbers mostly do not.
 _HAS_LONG_NUMBER = re.compile(r"\d(?:[^\d\n]{0,4}\d){6}").search
@@ -251,6 +187,7 @@ class PresidioScrubber:
         entities: Sequence[str] | None = None,
         score_threshold: float = DEFAULT_SCORE_THRESHOLD,
         phone_regions: Sequence[str] = PHONE_REGIONS,
+        extra_recognizers: Sequence = (),
     ) -> None:
         wanted = tuple(ENTITY_TYPES if entities is None else dict.fromkeys(entities))
         unknown = [e for e in wanted if e not in ENTITY_TYPES]
@@ -261,7 +198,13 @@ class PresidioScrubber:
         self.entities: tuple[str, ...] = wanted
         self.score_threshold = float(score_threshold)
         self._wanted = frozenset(wanted)
-        self.analyzer = build_analyzer(phone_regions)
+        self.analyzer = build_analyzer(phone_regions, extra_recognizers)
+        # Types no recognizer serves (LOCATION, ORGANIZATION without the NER model) are simply
+        # not detected; Presidio would otherwise refuse the whole request.
+        supported = set(self.analyzer.get_supported_entities(LANGUAGE))
+        self._requested = tuple(e for e in wanted if e in supported)
+        # An extra recognizer may find anything anywhere: no character-check shortcuts.
+        self._prefilter = not extra_recognizers
         nlp_engine = self.analyzer.nlp_engine
         self._no_nlp = NlpArtifacts(
             entities=[],
@@ -278,7 +221,7 @@ class PresidioScrubber:
         has_upper = _HAS_UPPER(text) is not None
         has_long_number = has_digit and _HAS_LONG_NUMBER(text) is not None
         out = []
-        for entity in self.entities:
+        for entity in self._requested:
             if entity in _LONG_NUMBER_TYPES:
                 ok = has_long_number
             elif entity == "STREET_ADDRESS":
@@ -288,7 +231,7 @@ class PresidioScrubber:
             elif entity == "PERSON":
                 ok = has_upper
             elif entity == "IBAN_CODE":
-                ok = has_digit and has_upper
+                ok = _HAS_IBAN_START(text) is not None
             elif entity == "IP_ADDRESS":
                 ok = has_digit or ":" in text
             else:  # pragma: no cover - every ENTITY_TYPES member is handled above
@@ -301,7 +244,7 @@ class PresidioScrubber:
         """Non-overlapping spans (higher score, then longer span wins), sorted by start."""
         if not text:
             return []
-        entities = self._candidate_entities(text)
+        entities = self._candidate_entities(text) if self._prefilter else list(self._requested)
         if not entities:
             return []
         results = self.analyzer.analyze(
@@ -310,14 +253,16 @@ class PresidioScrubber:
             entities=entities,
             score_threshold=self.score_threshold,
             # Skip the spaCy pass when only context-free recognizers can fire.
-            nlp_artifacts=self._no_nlp if _NO_CONTEXT_TYPES.issuperset(entities) else None,
+            nlp_artifacts=self._no_nlp
+            if self._prefilter and _NO_CONTEXT_TYPES.issuperset(entities)
+            else None,
         )
         spans = [
             Span(start=r.start, end=r.end, entity_type=r.entity_type, score=float(r.score))
             for r in results
             if r.entity_type in self._wanted and r.score >= self.score_threshold
         ]
-        return resolve_overlaps(spans)
+        return resolve_overlaps(merge_same_type(extend_phone_extensions(text, spans)))
 
     def scrub(self, text: str) -> ScrubResult:
         """``text`` with each detected value replaced by its tag, e.g. ``<PERSON>``."""

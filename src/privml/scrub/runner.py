@@ -1,0 +1,240 @@
+"""Scrub a whole file: read records, detect and replace PII, write the output atomically.
+
+Workers: with ``workers > 1``, a ``spawn`` process pool scrubs chunks of records; each worker
+builds its scrubber and operators once (pool initializer). Chunks are submitted in order and at
+most ``2 * workers`` are in flight, so output order is the input order and memory stays bounded
+(``Pool.imap`` would read the whole input ahead). ``workers == 1`` runs in-process with the same
+code. The output and the summary go to a temporary file renamed on success: an error leaves no
+half-written file. The summary holds counts, never values, and never the key or the seed.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from privml.atomic import atomic_open, write_json
+from privml.data.records import DataError
+from privml.scrub.base import (
+    DEFAULT_SCORE_THRESHOLD,
+    ENTITY_TYPES,
+    Scrubber,
+    Span,
+    make_scrubber,
+    resolve_overlaps,
+)
+from privml.scrub.operators import apply_operators, make_operator, make_operators
+from privml.scrub.stream import ErrorMode, Format, Item, detect_format, read_items, render
+
+CHUNK_RECORDS = 256
+CHUNK_CHARS = 1_000_000
+WINDOW_CHARS = 200_000
+OVERLAP_CHARS = 2_000
+
+
+@dataclass(frozen=True)
+class ScrubConfig:
+    """How to detect and replace: everything a worker needs to build its own pipeline."""
+
+    entities: tuple[str, ...] | None = None
+    score_threshold: float = DEFAULT_SCORE_THRESHOLD
+    operator: str = "tag"
+    operator_for: tuple[tuple[str, str], ...] = ()
+    key: bytes | None = field(default=None, repr=False)
+    seed: int = 0
+    ner: bool = True  # the learned NER recognizer (PERSON, LOCATION, ORGANIZATION, ADDRESS)
+
+    def operator_names(self) -> dict[str, str]:
+        """``{"default": name, TYPE: name, ...}``: what the summary reports."""
+        return {"default": self.operator, **dict(self.operator_for)}
+
+    def validate(self) -> None:
+        """Raise ``ValueError`` for bad settings here, not in a worker (where it would hang)."""
+        known = self.entities or ENTITY_TYPES
+        unknown = [e for e in (*known, *dict(self.operator_for)) if e not in ENTITY_TYPES]
+        if unknown:
+            raise ValueError(f"unknown entity types {unknown}; known: {list(ENTITY_TYPES)}")
+        for name in {self.operator, *dict(self.operator_for).values()}:
+            make_operator(name, key=self.key, seed=self.seed)  # unknown name, missing key
+
+
+def analyze_long(scrubber: Scrubber, text: str) -> list[Span]:
+    """``scrubber.analyze`` on texts of any length, in overlapping windows.
+
+    spaCy refuses texts over 1,000,000 characters, so longer texts are cut into windows of
+    ``WINDOW_CHARS`` (at a whitespace when possible) overlapping by ``OVERLAP_CHARS``: every value
+    shorter than the overlap lies whole in some window. Spans are merged by ``resolve_overlaps``.
+    """
+    if len(text) <= WINDOW_CHARS:
+        return scrubber.analyze(text)
+    spans: list[Span] = []
+    start = 0
+    while True:
+        end = min(start + WINDOW_CHARS, len(text))
+        if end < len(text):
+            cut = max(
+                text.rfind(" ", end - OVERLAP_CHARS // 2, end),
+                text.rfind("\n", end - OVERLAP_CHARS // 2, end),
+            )
+            end = cut if cut > end - OVERLAP_CHARS // 2 else end
+        window = text[start:end]
+        spans.extend(
+            Span(s.start + start, s.end + start, s.entity_type, s.score)
+            for s in scrubber.analyze(window)
+        )
+        if end >= len(text):
+            return resolve_overlaps(spans)
+        start = end - OVERLAP_CHARS
+
+
+class Pipeline:
+    """One scrubber plus its operators; ``scrub(texts)`` returns texts and per-type counts."""
+
+    def __init__(self, config: ScrubConfig) -> None:
+        self.scrubber = make_scrubber(config.entities, config.score_threshold, ner=config.ner)
+        self.operators = make_operators(
+            config.operator,
+            dict(config.operator_for),
+            entities=self.scrubber.entities,
+            key=config.key,
+            seed=config.seed,
+        )
+
+    def scrub(self, texts: list[str]) -> tuple[list[str], Counter[str]]:  # noqa: D102
+        out: list[str] = []
+        counts: Counter[str] = Counter()
+        for text in texts:
+            result = apply_operators(text, analyze_long(self.scrubber, text), self.operators)
+            out.append(result.text)
+            counts.update(result.counts)
+        return out, counts
+
+
+_WORKER: Pipeline | BaseException | None = None
+
+
+def _init_worker(config: ScrubConfig) -> None:
+    """Build the worker's pipeline once; keep an error to raise on the first task (an exception
+    escaping a pool initializer makes the pool respawn workers forever)."""
+    global _WORKER
+    try:
+        _WORKER = Pipeline(config)
+    except Exception as exc:  # noqa: BLE001 - re-raised in _scrub_in_worker
+        _WORKER = exc
+
+
+def _scrub_in_worker(texts: list[str]) -> tuple[list[str], Counter[str]]:
+    if isinstance(_WORKER, BaseException):
+        raise _WORKER
+    assert _WORKER is not None, "worker not initialised"
+    return _WORKER.scrub(texts)
+
+
+def _chunks(items: Iterable[Item]) -> Iterator[list[Item]]:
+    chunk: list[Item] = []
+    chars = 0
+    for item in items:
+        chunk.append(item)
+        chars += len(item.text)
+        if len(chunk) >= CHUNK_RECORDS or chars >= CHUNK_CHARS:
+            yield chunk
+            chunk, chars = [], 0
+    if chunk:
+        yield chunk
+
+
+def _texts(chunk: list[Item]) -> list[str]:
+    return ["" if it.extra.get("header") else it.text for it in chunk]
+
+
+def _scrub_chunks(
+    chunks: Iterator[list[Item]], config: ScrubConfig, workers: int
+) -> Iterator[tuple[list[Item], list[str], Counter[str]]]:
+    """``(chunk, scrubbed texts, counts)`` in input order."""
+    if workers <= 1:
+        pipeline = Pipeline(config)
+        for chunk in chunks:
+            yield (chunk, *pipeline.scrub(_texts(chunk)))
+        return
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(workers, initializer=_init_worker, initargs=(config,)) as pool:
+        pending: deque[tuple[list[Item], Any]] = deque()
+        for chunk in chunks:
+            pending.append((chunk, pool.apply_async(_scrub_in_worker, (_texts(chunk),))))
+            if len(pending) >= 2 * workers:
+                done, res = pending.popleft()
+                yield (done, *res.get())
+        while pending:
+            done, res = pending.popleft()
+            yield (done, *res.get())
+
+
+def summary_path_for(out: str | Path) -> Path:
+    """The default summary file: ``OUT.summary.json`` next to the output."""
+    out = Path(out)
+    return out.with_name(out.name + ".summary.json")
+
+
+def scrub_file(
+    src: str | Path,
+    out: str | Path,
+    config: ScrubConfig,
+    *,
+    fmt: Format | None = None,
+    text_field: str = "text",
+    errors: ErrorMode = "strict",
+    workers: int = 1,
+    summary: str | Path | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, Any]:
+    """Scrub ``src`` into ``out`` and write the summary; return the summary dict.
+
+    Raises ``DataError`` (``file:line: reason``) for unreadable or malformed input, and
+    ``ValueError`` for bad settings; in both cases neither output nor summary is written.
+    """
+    src, out = Path(src), Path(out)
+    fmt = fmt or detect_format(src)
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
+    if src.resolve() == out.resolve():
+        raise ValueError("--out must not be the input file")
+    config.validate()
+    summary_file = Path(summary) if summary is not None else summary_path_for(out)
+    started = time.perf_counter()
+    totals: Counter[str] = Counter()
+    try:
+        fh = open(src, "rb")  # closed by the `with` below
+    except OSError as e:
+        raise DataError(src, None, f"cannot open file ({e.strerror})") from None
+    with fh, atomic_open(out, "wb") as dst:
+        items, stats = read_items(fh, src, fmt, text_field, errors)
+        done = 0
+        for chunk, texts, counts in _scrub_chunks(_chunks(items), config, workers):
+            for item, text in zip(chunk, texts, strict=True):
+                dst.write(render(item, text, fmt, text_field))
+            totals.update(counts)
+            done += sum(1 for it in chunk if not it.extra.get("header"))
+            if progress is not None:
+                progress(done)
+    result = {
+        "input": str(src),
+        "output": str(out),
+        "format": fmt,
+        "records": stats.records,
+        "counts": {t: totals[t] for t in sorted(totals)},
+        "skipped_lines": stats.skipped_lines,
+        "replaced_lines": stats.replaced_lines,
+        "errors": errors,
+        "entities": list(config.entities or ENTITY_TYPES),
+        "operators": config.operator_names(),
+        "keyed": config.key is not None,
+        "workers": workers,
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+    write_json(summary_file, result)
+    return result

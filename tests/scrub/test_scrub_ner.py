@@ -1,0 +1,122 @@
+"""Fast tests for the learned NER recognizer, its data readers, split and scoring."""
+
+from __future__ import annotations
+
+import pytest
+
+from privml.scrub.ner_data import NerExample, map_conll_label, parse_conll
+from privml.scrub.ner_recognizer import NerRecognizer, ner_available
+from privml.scrub.ner_train import blank_ner, fit, predict_spans, score_spans
+from privml.scrub.synth_data import is_heldout
+
+needs_model = pytest.mark.skipif(not ner_available(), reason="packaged NER model missing")
+
+
+@needs_model
+def test_packaged_model_finds_person_and_city() -> None:
+    rec = NerRecognizer()
+    text = "Yesterday John Smith flew to Berlin for a meeting."
+    found = {(text[r.start : r.end], r.entity_type) for r in rec.analyze(text, [], None)}
+    assert ("John Smith", "PERSON") in found
+    assert ("Berlin", "LOCATION") in found
+    only_person = rec.analyze(text, ["PERSON"], None)
+    assert {r.entity_type for r in only_person} == {"PERSON"}
+
+
+def test_conll_reader_and_label_mapping() -> None:
+    lines = [
+        "-DOCSTART- -X- O O",
+        "",
+        "Barack\tB-person",
+        "Obama\tI-person",
+        "visited\tO",
+        "New\tB-geo-loc",
+        "York\tI-geo-loc",
+        "with\tO",
+        "Apple\tB-corporation",
+        "iPhone\tB-product",
+        "",
+        "SILICON NNP - I-ORG",
+        "VALLEY NNP - I-ORG",
+        "BANK NNP - I-ORG",
+        "and CC - O",
+        "Paris NNP - I-LOC",
+    ]
+    first, second = parse_conll(lines)
+    assert first.text == "Barack Obama visited New York with Apple iPhone"
+    got = [(first.text[s:e], lab) for s, e, lab in first.spans]
+    assert got == [("Barack Obama", "PERSON"), ("New York", "LOCATION"), ("Apple", "ORGANIZATION")]
+    got2 = [(second.text[s:e], lab) for s, e, lab in second.spans]
+    assert got2 == [("SILICON VALLEY BANK", "ORGANIZATION"), ("Paris", "LOCATION")]
+    assert map_conll_label("B-group") == "ORGANIZATION"
+    assert map_conll_label("B-creative-work") is None
+    assert map_conll_label("O") is None
+
+
+def test_split_is_deterministic_and_disjoint() -> None:
+    a = [i for i in range(1500) if is_heldout(i, 0, 0.2)]
+    b = [i for i in range(1500) if is_heldout(i, 0, 0.2)]
+    assert a == b
+    train = {i for i in range(1500) if not is_heldout(i, 0, 0.2)}
+    assert not train & set(a)
+    assert 200 < len(a) < 400
+
+
+def test_score_spans_hand_computed() -> None:
+    text = "Ann Lee met Bob in Rome at 5 Main St, Springfield"
+
+    def sp(value: str, label: str) -> tuple[int, int, str]:
+        start = text.index(value)
+        return start, start + len(value), label
+
+    address = "5 Main St, Springfield"
+    gold = [sp("Ann Lee", "PERSON"), sp("Bob", "PERSON"), sp("Rome", "LOCATION")]
+    gold.append(sp(address, "STREET_ADDRESS"))
+    pred = [sp("Ann Lee", "PERSON"), sp("Bob", "LOCATION"), sp("Rome", "LOCATION")]
+    pred.append(sp("5 Main", "PERSON"))
+    m = score_spans([text], [gold], [pred])
+    # PERSON: tp 1 (Ann Lee), pred 2, gold 2 -> P = R = F1 = 0.5
+    assert m["PERSON"] == {"precision": 0.5, "recall": 0.5, "f1": 0.5, "support": 2}
+    # LOCATION: tp 1 (Rome), pred 2 (Bob, Rome), gold 1 -> P 0.5, R 1, F1 2/3
+    assert m["LOCATION"] == {"precision": 0.5, "recall": 1.0, "f1": 0.6667, "support": 1}
+    # STREET_ADDRESS: nothing predicted -> P 0, R 0
+    assert m["STREET_ADDRESS"]["recall"] == 0.0
+    # LOC+ADDRESS group: gold {Rome, address}, pred {Bob, Rome} -> tp 1, P 0.5, R 0.5
+    assert m["LOC+ADDRESS"]["f1"] == 0.5
+    # merging adjacent same-label pieces: "5 Main St" + "Springfield" -> one address span
+    pieces = [sp("5 Main St", "STREET_ADDRESS"), sp("Springfield", "STREET_ADDRESS")]
+    merged = score_spans([text], [[sp(address, "STREET_ADDRESS")]], [pieces], True)
+    assert merged["STREET_ADDRESS"]["f1"] == 1.0
+
+
+def test_tiny_training_is_reproducible() -> None:
+    names = ["Anna Berg", "Tom Hale", "Maria Lopez", "Ken Ito", "Sara Novak", "Li Wei"]
+    cities = ["Paris", "Oslo", "Lima", "Cairo", "Quito"]
+    data = []
+    for i in range(30):
+        name, city = names[i % len(names)], cities[i % len(cities)]
+        text = f"{name} lives in {city} now."
+        data.append(
+            NerExample(
+                text,
+                (
+                    (0, len(name), "PERSON"),
+                    (len(name) + 10, len(name) + 10 + len(city), "LOCATION"),
+                ),
+            )
+        )
+    texts = ["Tom Hale lives in Oslo now.", "Where is Lima?"]
+    runs = [predict_spans(fit(blank_ner(), data, seed=3, epochs=1), texts) for _ in range(2)]
+    assert runs[0] == runs[1]
+
+
+def test_make_scrubber_with_ner_finds_names_places_and_organisations():
+    """``ner=True`` (the `privml scrub` default) adds the learned types on top of the patterns."""
+    from privml.scrub import make_scrubber
+
+    text = "Hi, I'm John Smith from Acme Corp. Mail john@acme.com, card 4111 1111 1111 1111."
+    out = make_scrubber(ner=True).scrub(text)
+    assert {"PERSON", "ORGANIZATION", "EMAIL_ADDRESS", "CREDIT_CARD"} <= set(out.counts)
+    assert "John Smith" not in out.text and "4111" not in out.text
+    plain = make_scrubber(ner=False)
+    assert "ORGANIZATION" not in plain.scrub(text).counts  # only the model finds organisations
