@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from privml.scrub import make_scrubber
@@ -101,9 +99,8 @@ def test_listed_surname_scores_higher(recognizer):
     assert listed[2] > unlisted[2] >= 0.5
 
 
-def test_name_recognizer_is_fast(recognizer):
+def test_name_recognizer_is_consistent_over_many_texts(recognizer):
+    # Speed belongs in benchmarks/scrub_compare.py; here: same answer on every repetition.
     texts = [f"Hello team, I met Maria Lopez and Grace in room {i} on Monday." for i in range(2000)]
-    start = time.perf_counter()
-    for text in texts:
-        recognizer.find_names(text)
-    assert time.perf_counter() - start < 2.0  # measured ~0.05 s
+    found = {tuple(t[s:e] for s, e, _ in recognizer.find_names(t)) for t in texts}
+    assert found == {("Maria Lopez", "Grace")}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-import time
 from collections import Counter
 
 import pytest
@@ -275,14 +274,17 @@ def test_scrub_texts_with_real_scrubber(scrubber):
     assert counts == Counter({"EMAIL_ADDRESS": 2, "PHONE_NUMBER": 1})
 
 
-def test_throughput_is_reasonable(scrubber):
-    # Generous bound (measured ~1,000-2,500 texts/s on 2 shared cores): catches accidental
-    # per-text engine construction, which costs ~0.5 s per text.
+def test_engine_is_built_once_not_per_text(scrubber, monkeypatch):
+    # Speed is measured in benchmarks/scrub_compare.py, not here. What the old timing bound
+    # guarded against was per-text engine construction (~0.5 s a text): check that directly.
+    import privml.scrub.presidio_engine as engine
+
+    def no_rebuild(*args, **kwargs):
+        raise AssertionError("the analyzer was rebuilt while scrubbing")
+
+    monkeypatch.setattr(engine, "build_analyzer", no_rebuild)
     texts = [t for t, _ in PLANTED] * 10 + [MULTI] * 20
-    start = time.perf_counter()
-    for text in texts:
-        scrubber.scrub(text)
-    assert len(texts) / (time.perf_counter() - start) > 50
+    assert all(scrubber.scrub(text).text is not None for text in texts)
 
 
 # --------------------------------------------------------------------------------------------

@@ -23,9 +23,9 @@ from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
 
-from privml.scrub.synth_data import is_heldout, load_synth, split_synth
+from privml.scrub.synth_data import SHARED_DATA, is_heldout, load_synth, split_synth
 
-DATA_DIR = Path("/work/shared/data")
+DATA_DIR = SHARED_DATA
 NER_LABELS = ("PERSON", "LOCATION", "ORGANIZATION", "STREET_ADDRESS")
 CONLL_LABELS = {
     "person": "PERSON",

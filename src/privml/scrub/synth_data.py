@@ -9,13 +9,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from privml.scrub.base import Span
 
-DEFAULT_SYNTH_PATH = Path("/work/shared/data/pii/presidio_synth_dataset_v2.json")
+# Build-time data (never shipped): the repo's sibling ``../shared/data``, or $PRIVML_SHARED_DATA.
+SHARED_DATA = Path(
+    os.environ.get("PRIVML_SHARED_DATA")
+    or Path(__file__).resolve().parents[3].parent / "shared" / "data"
+)
+DEFAULT_SYNTH_PATH = SHARED_DATA / "pii" / "presidio_synth_dataset_v2.json"
 
 
 @dataclass(frozen=True)
