@@ -241,6 +241,11 @@ def train_ner_cmd(
 
     try:
         metrics = train_ner(out, seed=seed, epochs=epochs)
-    except (FileNotFoundError, ValueError) as exc:
+    except FileNotFoundError as exc:
+        _fail(
+            f"{exc.filename}: training data not found (train-ner reads ../shared/data beside "
+            "the repo, or the folder in $PRIVML_SHARED_DATA; the packaged model needs neither)"
+        )
+    except ValueError as exc:
         _fail(str(exc))
     typer.echo(json.dumps(metrics, indent=2))

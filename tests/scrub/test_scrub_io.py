@@ -129,12 +129,13 @@ def test_five_megabyte_line(tmp_path: Path) -> None:
 
 
 def test_long_texts_are_analyzed_in_windows(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(runner, "WINDOW_CHARS", 300)
-    monkeypatch.setattr(runner, "OVERLAP_CHARS", 80)
     scrubber = runner.Pipeline(ScrubConfig(entities=("EMAIL_ADDRESS",))).scrubber
     text = " ".join(f"word{i} {EMAIL}" if i % 7 == 0 else f"filler{i}" for i in range(400))
-    windowed = runner.analyze_long(scrubber, text)
-    assert windowed == scrubber.analyze(text) and len(windowed) == 58
+    single_pass = scrubber.analyze(text)
+    monkeypatch.setattr(scrubber, "window_chars", 300)
+    monkeypatch.setattr(scrubber, "overlap_chars", 80)
+    windowed = scrubber.analyze(text)
+    assert windowed == single_pass and len(windowed) == 58
 
 
 def test_csv_column(tmp_path: Path) -> None:

@@ -16,15 +16,14 @@ implemented in google-deepmind/jax_privacy (``auditing._one_run_p_value``).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.stats
-import torch
 from scipy.special import expit
 
+from privml.attacks.targets import score_examples
 from privml.dp.secure_random import secure_uniform
 
 Rng = np.random.Generator | int | None
@@ -209,21 +208,10 @@ def make_tabular_canaries(
 
 
 def label_confidence_scores(model: object, X: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Logit-scaled confidence log(p_y / (1 - p_y)) of ``model`` in each row's label.
-
-    Works for torch modules returning logits (computed stably as z_y - logsumexp of the other
-    logits) and for objects with ``predict_proba`` (sklearn). Higher means "was trained on".
-    """
-    y = np.asarray(y, dtype=np.int64)
-    if isinstance(model, torch.nn.Module):
-        with torch.no_grad():
-            z = model(torch.as_tensor(np.asarray(X), dtype=torch.float32)).double()
-        zy = z[torch.arange(len(y)), torch.as_tensor(y)]
-        others = z.clone()
-        others[torch.arange(len(y)), torch.as_tensor(y)] = -math.inf
-        return (zy - torch.logsumexp(others, dim=1)).numpy()
-    p = np.clip(np.asarray(model.predict_proba(X))[np.arange(len(y)), y], 1e-12, 1 - 1e-12)
-    return np.log(p) - np.log1p(-p)
+    """Logit-scaled confidence log(p_y / (1 - p_y)) of ``model`` in each row's label (torch
+    module or sklearn estimator; see :func:`privml.attacks.targets.score_examples`). Higher
+    means "was trained on"."""
+    return score_examples(model, np.asarray(X, dtype=np.float32), np.asarray(y)).logit_conf
 
 
 def audit_classifier(

@@ -19,7 +19,7 @@ from privml.attacks.membership import lira_scores, loss_scores, rmia_scores
 from privml.attacks.metrics import membership_metrics
 from privml.attacks.targets import score_examples
 from privml.classifiers.ensemble import EnsembleDP, fit_ensemble, random_half_masks
-from privml.classifiers.train import fit
+from privml.classifiers.train import fit, predict_logits
 from privml.data.adult import AdultData
 from privml.dp.classifier import train_dp_classifier
 from privml.pipeline.tabular_targets import Target, net_factory
@@ -35,9 +35,7 @@ class Scenario:
 
 
 def accuracy(model: torch.nn.Module, X: np.ndarray, y: np.ndarray) -> float:
-    with torch.no_grad():
-        pred = model.eval()(torch.as_tensor(X)).argmax(-1).numpy()
-    return float((pred == y).mean())
+    return float((predict_logits(model, X).argmax(-1).numpy() == y).mean())
 
 
 def _references(target: Target, scenario: Scenario, k: int, seed: int, progress=None):

@@ -8,6 +8,7 @@ what privacy it claims. Checkpoints hold tensors and plain values only, so they 
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -83,8 +84,6 @@ def train_target(
     progress=None,
 ) -> Target:
     """Train the baseline (``epsilon=None``) or a DP-SGD target on the member rows."""
-    import time
-
     classes = int(y.max()) + 1
     make = net_factory(spec.model.architecture, X.shape[1], classes, spec.model.hidden)
     torch.manual_seed(seed)

@@ -20,7 +20,8 @@ TEMPLATE_NAME = "report.html.j2"
 REPORT_FILENAME = "report.html"
 
 
-def _environment() -> jinja2.Environment:
+def environment() -> jinja2.Environment:
+    """The report templates' Jinja2 environment: autoescaping on, undefined names are errors."""
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)),
         autoescape=True,
@@ -32,7 +33,7 @@ def _environment() -> jinja2.Environment:
 
 def render_report(results: dict) -> str:
     """The full, self-contained HTML report for one run's results dict."""
-    return _environment().get_template(TEMPLATE_NAME).render(**build_view(results))
+    return environment().get_template(TEMPLATE_NAME).render(**build_view(results))
 
 
 def write_report(results: dict, out_dir: str | Path) -> Path:

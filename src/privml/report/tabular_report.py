@@ -6,14 +6,11 @@ The view reads whitelisted keys only and formats every value as a string, like t
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from privml.atomic import write_text
 from privml.report.formatting import fmt_float, fmt_g, fmt_int, fmt_pct, fmt_seconds, fmt_text
-from privml.report.html import _environment
+from privml.report.html import environment
 from privml.report.tabular_plots import model_roc_png, privacy_utility_png
 from privml.report.verdict import dig, num
-from privml.report.view import STATUS_TEXT, _chart
+from privml.report.view import STATUS_TEXT, chart
 
 AUC_LIMIT_AT_EPS_1 = 0.55  # the bar: at ε = 1 no attack may reach AUC 0.55
 LIRA_OVER_LOSS = 3.0  # LiRA's low-FPR advantage over the loss attack on an overfit model
@@ -156,7 +153,7 @@ def _model_view(results: dict, name: str) -> dict:
         "accuracy": fmt_pct(dig(results, "utility", name, "accuracy")),
         "train_accuracy": fmt_pct(dig(results, "utility", name, "train_accuracy")),
         "membership": _membership_rows(results, name),
-        "roc": _chart(model_roc_png, dig(results, "attacks", name, "membership") or {}),
+        "roc": chart(model_roc_png, dig(results, "attacks", name, "membership") or {}),
         "attribute": {
             "attribute": fmt_text(attr.get("attribute")),
             "accuracy": fmt_pct(attr.get("accuracy")),
@@ -205,7 +202,7 @@ def build_tabular_view(results: dict) -> dict:
         },
         "data": {k: fmt_int(v) if isinstance(v, int) else fmt_text(v) for k, v in data.items()},
         "models": [_model_view(results, n) for n in names],
-        "tradeoff": _chart(privacy_utility_png, results, names),
+        "tradeoff": chart(privacy_utility_png, results, names),
         "property": {
             k: fmt_float(v, 3) if isinstance(v, float) else fmt_text(v)
             for k, v in prop.items()
@@ -215,8 +212,4 @@ def build_tabular_view(results: dict) -> dict:
 
 
 def render_tabular_report(results: dict) -> str:
-    return _environment().get_template("tabular.html.j2").render(**build_tabular_view(results))
-
-
-def write_tabular_report(results: dict, out_dir: str | Path) -> Path:
-    return write_text(Path(out_dir) / "report.html", render_tabular_report(results))
+    return environment().get_template("tabular.html.j2").render(**build_tabular_view(results))

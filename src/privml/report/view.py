@@ -358,7 +358,7 @@ def _log2_space(attacks: dict) -> float | None:
     return None
 
 
-def _chart(fn: Callable[..., bytes], *args: Any) -> dict:
+def chart(fn: Callable[..., bytes], *args: Any) -> dict:
     """A chart as a data URI; a drawing failure degrades to a note rather than losing the report."""
     try:
         png = fn(*args)
@@ -386,8 +386,8 @@ def _attacks_view(results: dict) -> dict:
         "levels": [f"{r}x" for r in levels],
         "rows": _attack_rows(attacks, levels),
         "log2_space": fmt_float(space, 1),
-        "roc_chart": _chart(plots.roc_plot_png, curves) if curves else None,
-        "exposure_chart": _chart(plots.exposure_chart_png, attacks, space) if attacks else None,
+        "roc_chart": chart(plots.roc_plot_png, curves) if curves else None,
+        "exposure_chart": chart(plots.exposure_chart_png, attacks, space) if attacks else None,
         "canaries": _canary_table(attacks),
     }
 
@@ -491,7 +491,7 @@ def build_view(results: dict) -> dict:
         "budget": _budget_view(results),
         "utility": _utility_view(results),
         "utility_chart": (
-            _chart(plots.utility_chart_png, _dict(results.get("utility")))
+            chart(plots.utility_chart_png, _dict(results.get("utility")))
             if _dict(results.get("utility"))
             else None
         ),

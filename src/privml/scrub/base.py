@@ -29,6 +29,10 @@ NER_ENTITY_TYPES: tuple[str, ...] = ("PERSON", "LOCATION", "ORGANIZATION", "STRE
 
 DEFAULT_SCORE_THRESHOLD = 0.5
 
+# spaCy refuses texts over 1,000,000 characters: longer texts are analyzed in overlapping windows.
+WINDOW_CHARS = 200_000
+OVERLAP_CHARS = 2_000
+
 # How often ``scrub_texts`` reports progress (in texts).
 PROGRESS_EVERY = 1000
 
@@ -98,6 +102,36 @@ def resolve_overlaps(spans: Iterable[Span]) -> list[Span]:
         starts.insert(i, span.start)
         kept.insert(i, span)
     return kept
+
+
+def analyze_in_windows(
+    analyze: Callable[[str], list[Span]],
+    text: str,
+    window: int = WINDOW_CHARS,
+    overlap: int = OVERLAP_CHARS,
+) -> list[Span]:
+    """``analyze`` on a text of any length, in windows of ``window`` characters (cut at a
+    whitespace when possible) overlapping by ``overlap``: every value shorter than the overlap
+    lies whole in some window. Spans are shifted back and merged by ``resolve_overlaps``."""
+    if len(text) <= window:
+        return analyze(text)
+    spans: list[Span] = []
+    start = 0
+    while True:
+        end = min(start + window, len(text))
+        if end < len(text):
+            cut = max(
+                text.rfind(" ", end - overlap // 2, end),
+                text.rfind("\n", end - overlap // 2, end),
+            )
+            end = cut if cut > end - overlap // 2 else end
+        spans.extend(
+            Span(s.start + start, s.end + start, s.entity_type, s.score)
+            for s in analyze(text[start:end])
+        )
+        if end >= len(text):
+            return resolve_overlaps(spans)
+        start = end - overlap
 
 
 def apply_spans(text: str, spans: Sequence[Span]) -> ScrubResult:

@@ -36,8 +36,11 @@ from spacy.tokens import Doc
 from privml.scrub.base import (
     DEFAULT_SCORE_THRESHOLD,
     ENTITY_TYPES,
+    OVERLAP_CHARS,
+    WINDOW_CHARS,
     ScrubResult,
     Span,
+    analyze_in_windows,
     apply_spans,
     resolve_overlaps,
 )
@@ -196,6 +199,7 @@ class PresidioScrubber:
         if not 0.0 <= score_threshold <= 1.0:
             raise ValueError(f"score_threshold must be in [0, 1], got {score_threshold}")
         self.entities: tuple[str, ...] = wanted
+        self.window_chars, self.overlap_chars = WINDOW_CHARS, OVERLAP_CHARS
         self.score_threshold = float(score_threshold)
         self._wanted = frozenset(wanted)
         self.analyzer = build_analyzer(phone_regions, extra_recognizers)
@@ -241,7 +245,13 @@ class PresidioScrubber:
         return out
 
     def analyze(self, text: str) -> list[Span]:
-        """Non-overlapping spans (higher score, then longer span wins), sorted by start."""
+        """Non-overlapping spans (higher score, then longer span wins), sorted by start.
+
+        Texts longer than ``window_chars`` are analyzed in overlapping windows (spaCy's limit).
+        """
+        return analyze_in_windows(self._analyze, text, self.window_chars, self.overlap_chars)
+
+    def _analyze(self, text: str) -> list[Span]:
         if not text:
             return []
         entities = self._candidate_entities(text) if self._prefilter else list(self._requested)

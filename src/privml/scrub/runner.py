@@ -23,18 +23,13 @@ from privml.data.records import DataError
 from privml.scrub.base import (
     DEFAULT_SCORE_THRESHOLD,
     ENTITY_TYPES,
-    Scrubber,
-    Span,
     make_scrubber,
-    resolve_overlaps,
 )
 from privml.scrub.operators import apply_operators, make_operator, make_operators
 from privml.scrub.stream import ErrorMode, Format, Item, detect_format, read_items, render
 
 CHUNK_RECORDS = 256
 CHUNK_CHARS = 1_000_000
-WINDOW_CHARS = 200_000
-OVERLAP_CHARS = 2_000
 
 
 @dataclass(frozen=True)
@@ -63,35 +58,6 @@ class ScrubConfig:
             make_operator(name, key=self.key, seed=self.seed)  # unknown name, missing key
 
 
-def analyze_long(scrubber: Scrubber, text: str) -> list[Span]:
-    """``scrubber.analyze`` on texts of any length, in overlapping windows.
-
-    spaCy refuses texts over 1,000,000 characters, so longer texts are cut into windows of
-    ``WINDOW_CHARS`` (at a whitespace when possible) overlapping by ``OVERLAP_CHARS``: every value
-    shorter than the overlap lies whole in some window. Spans are merged by ``resolve_overlaps``.
-    """
-    if len(text) <= WINDOW_CHARS:
-        return scrubber.analyze(text)
-    spans: list[Span] = []
-    start = 0
-    while True:
-        end = min(start + WINDOW_CHARS, len(text))
-        if end < len(text):
-            cut = max(
-                text.rfind(" ", end - OVERLAP_CHARS // 2, end),
-                text.rfind("\n", end - OVERLAP_CHARS // 2, end),
-            )
-            end = cut if cut > end - OVERLAP_CHARS // 2 else end
-        window = text[start:end]
-        spans.extend(
-            Span(s.start + start, s.end + start, s.entity_type, s.score)
-            for s in scrubber.analyze(window)
-        )
-        if end >= len(text):
-            return resolve_overlaps(spans)
-        start = end - OVERLAP_CHARS
-
-
 class Pipeline:
     """One scrubber plus its operators; ``scrub(texts)`` returns texts and per-type counts."""
 
@@ -109,7 +75,7 @@ class Pipeline:
         out: list[str] = []
         counts: Counter[str] = Counter()
         for text in texts:
-            result = apply_operators(text, analyze_long(self.scrubber, text), self.operators)
+            result = apply_operators(text, self.scrubber.analyze(text), self.operators)
             out.append(result.text)
             counts.update(result.counts)
         return out, counts
