@@ -1,30 +1,31 @@
 """Streaming scrub of a large JSONL file: peak memory stays bounded, whatever the file size.
 
 Writes ``--size-mb`` of synthetic JSONL (the demo corpus's messages, repeated with varied user
-ids and fresh PII values from later seeds) into a temporary directory, then scrubs it line by
-line (read one line, scrub, write one line) with one scrubber, and reports peak RSS
-(``ru_maxrss`` and ``VmHWM``) before and after the scrub pass, plus MB/s. Generation is not
-timed. Peak RSS after the scrub should be close to the one after the scrubber is built: memory
-must not grow with the file.
+ids and fresh PII values from later seeds) into a temporary directory -- in a child process, so
+that generation does not count towards this process's peak -- then scrubs it with
+``privml.scrub.runner.scrub_file``, exactly what ``privml scrub IN --out OUT [--workers N]``
+runs (NER on unless ``--no-ner``), and reports the peak RSS of this process (``ru_maxrss``,
+``VmHWM``) and of the largest worker process, plus MB/s. Peak RSS after the scrub should be
+close to the one after the first chunk: memory must not grow with the file.
 
-    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/scrub_memory.py --size-mb 1024
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/scrub_memory.py --size-mb 1024 [--workers 2]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing as mp
 import os
 import resource
 import sys
 import tempfile
 import time
-from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from privml.data.demo_corpus import generate_demo_corpus
-from privml.scrub import make_scrubber
+from privml.scrub.runner import ScrubConfig, scrub_file
 
 
 def peak_rss_mb() -> dict[str, float | None]:
@@ -67,36 +68,32 @@ def write_synthetic_jsonl(path: Path, size_mb: float, tmp: Path, n_seeds: int = 
     return written
 
 
-def _lines(path: Path) -> Iterator[str]:
-    with open(path, encoding="utf-8") as fh:
-        yield from fh
+def scrub(src: Path, dst: Path, ner: bool, workers: int) -> dict:
+    """Scrub ``src`` into ``dst`` with the CLI's file runner; return timing, memory, counts."""
+    seen: list[dict] = []
 
+    def progress(done: int) -> None:
+        if not seen:  # after the first chunk: the scrubber (and model) is built and warm
+            seen.append(peak_rss_mb())
 
-def scrub_file(src: Path, dst: Path) -> dict:
-    """Scrub ``src`` JSONL into ``dst`` one line at a time; return timing and counts."""
-    scrubber = make_scrubber()
-    scrubber.scrub("warm up: call 415-555-0132 or mail a@example.com")
-    mem_ready = peak_rss_mb()
-    totals: Counter[str] = Counter()
-    n_lines = n_text_bytes = 0
     start = time.perf_counter()
-    with open(dst, "w", encoding="utf-8") as out:
-        for line in _lines(src):
-            row = json.loads(line)
-            result = scrubber.scrub(row["text"])
-            totals.update(result.counts)
-            n_text_bytes += len(row["text"].encode())
-            row["text"] = result.text
-            out.write(json.dumps(row) + "\n")
-            n_lines += 1
+    summary = scrub_file(src, dst, ScrubConfig(ner=ner), workers=workers, progress=progress)
     elapsed = time.perf_counter() - start
+    n_text_bytes = 0
+    with open(src, encoding="utf-8") as fh:
+        for line in fh:
+            n_text_bytes += len(json.loads(line)["text"].encode())
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return {
-        "lines": n_lines,
+        "lines": summary["records"],
+        "ner": ner,
+        "workers": workers,
         "seconds": round(elapsed, 2),
         "file_mb_per_s": round(src.stat().st_size / 1e6 / elapsed, 3),
         "text_mb_per_s": round(n_text_bytes / 1e6 / elapsed, 3),
-        "peak_rss_after_scrubber_built": mem_ready,
-        "counts": dict(sorted(totals.items())),
+        "peak_rss_after_first_chunk": seen[0] if seen else None,
+        "peak_rss_largest_worker_mb": round(children, 1) if workers > 1 else None,
+        "counts": summary["counts"],
     }
 
 
@@ -105,23 +102,32 @@ def main(argv: Sequence[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--size-mb", type=float, default=1024.0)
     ap.add_argument("--tmp-dir", type=Path, default=None, help="where the files go (deleted)")
+    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--no-ner", dest="ner", action="store_false", help="patterns only")
     args = ap.parse_args(argv)
 
     with tempfile.TemporaryDirectory(dir=args.tmp_dir) as tmp_name:
         tmp = Path(tmp_name)
         src, dst = tmp / "big.jsonl", tmp / "big.scrubbed.jsonl"
         t0 = time.perf_counter()
-        n_bytes = write_synthetic_jsonl(src, args.size_mb, tmp)
+        gen = mp.get_context("spawn").Process(
+            target=write_synthetic_jsonl, args=(src, args.size_mb, tmp)
+        )
+        gen.start()
+        gen.join()
+        if gen.exitcode != 0:
+            raise SystemExit(f"generating {src} failed (exit code {gen.exitcode})")
+        n_bytes = src.stat().st_size
         gen_seconds = time.perf_counter() - t0
-        mem_before = peak_rss_mb()  # includes generating the demo pools
-        res = scrub_file(src, dst)
+        mem_before = peak_rss_mb()
+        res = scrub(src, dst, args.ner, args.workers)
         res["peak_rss_end"] = peak_rss_mb()
     size_mb = n_bytes / 1e6
     report = {
         "command": " ".join([sys.executable, *sys.argv]),
         "file_mb": round(size_mb, 1),
         "generation_seconds": round(gen_seconds, 1),
-        "peak_rss_after_generation": mem_before,
+        "peak_rss_before_scrub": mem_before,
         "load_avg_1min_at_end": round(os.getloadavg()[0], 2),
         **res,
         "extrapolated_seconds_for_1024mb": round(1024 / res["file_mb_per_s"], 0),

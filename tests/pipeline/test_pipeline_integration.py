@@ -103,6 +103,9 @@ def test_results_have_the_contract_keys(run):
     assert on_disk["privacy"]["epsilon"] <= 4.0
     assert on_disk["privacy"]["delta"] < 1 / on_disk["data"]["train_users"]
     assert (out / "report.html").stat().st_size > 10_000
+    scrubber = on_disk["data"]["scrubber"]
+    assert scrubber["ner"] is True and scrubber["evaluated_recall"]["PERSON"] >= 0.9
+    assert "Evaluated recall" in (out / "report.html").read_text(encoding="utf-8")
 
 
 def test_the_shipped_model_is_charged_to_every_training_user(run):

@@ -96,6 +96,10 @@ def full_results() -> dict:
             "pii_found": {"PERSON": 3100, "EMAIL_ADDRESS": 800, "PHONE_NUMBER": 412},
             "pii_planted": {"PERSON": 3200, "EMAIL_ADDRESS": 800, "PHONE_NUMBER": 450},
             "scrubber_recall": {"PERSON": 0.97, "EMAIL_ADDRESS": 1.0, "PHONE_NUMBER": 0.9156},
+            "scrubber": {
+                "ner": True,
+                "evaluated_recall": {"PERSON": 0.9695, "EMAIL_ADDRESS": 1.0, "LOCATION": 0.8833},
+            },
             "pii_examples": {"PERSON": [PII_SAMPLE]},
             "canaries": 9,
         },
@@ -201,7 +205,8 @@ def minimal_results() -> dict:
         a = copy.deepcopy(full["attacks"][v])
         del a["exposure"]["per_canary"], a["extraction"]["per_canary"], a["membership"]["roc"]
         attacks[v] = a
-    data = {k: v for k, v in full["data"].items() if k not in ("pii_planted", "scrubber_recall")}
+    optional = ("pii_planted", "scrubber_recall", "scrubber")
+    data = {k: v for k, v in full["data"].items() if k not in optional}
     return {
         "privml_version": "0.1.0",
         "run": {"spec_path": "examples/text_prediction.yaml", "started": "2026-11-21T12:00:00Z"},
@@ -321,7 +326,7 @@ def test_minimal_results_render():
     for section in ("verdict", "data", "training", "privacy", "utility", "attacks", "hygiene"):
         _section(html, section)
     assert '<th class="num">Planted</th>' not in _section(html, "data")
-    assert "Scrubber recall" not in html
+    assert "Recall on this corpus" not in html and "Evaluated recall" not in html
     assert "group privacy" in _section(html, "privacy")
     attacks = _section(html, "attacks")
     assert "DP-only" not in attacks and "scrub-only" not in attacks
@@ -469,3 +474,12 @@ def test_no_threat_model_says_no_review():
     review = _section(html, "review")
     assert "No threat model was stated" in review
     assert 'id="review-table"' not in review
+
+
+def test_pii_table_shows_recall_on_the_corpus_and_evaluated_recall():
+    data = _section(render_report(full_results()), "data")
+    assert "Recall on this corpus" in data and "Evaluated recall" in data
+    assert "learned NER model" in data
+    # LOCATION was not found or planted here, but its evaluated recall still gets a row.
+    row = re.search(r"<tr><td>LOCATION</td>(.*?)</tr>", data)
+    assert row and "88.3" in row.group(1)

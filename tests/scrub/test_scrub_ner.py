@@ -110,6 +110,7 @@ def test_tiny_training_is_reproducible() -> None:
     assert runs[0] == runs[1]
 
 
+@needs_model
 def test_make_scrubber_with_ner_finds_names_places_and_organisations():
     """``ner=True`` (the `privml scrub` default) adds the learned types on top of the patterns."""
     from privml.scrub import make_scrubber
@@ -120,3 +121,69 @@ def test_make_scrubber_with_ner_finds_names_places_and_organisations():
     assert "John Smith" not in out.text and "4111" not in out.text
     plain = make_scrubber(ner=False)
     assert "ORGANIZATION" not in plain.scrub(text).counts  # only the model finds organisations
+
+
+BATCH_TEXTS = [
+    "Hi Maria,\n\nCould you call me on (415) 555-0132? I'm at 42 Oak Street, Springfield.",
+    "",
+    "   ",
+    "no capitals or digits here",
+    "Warm regards,\nDaniel Okafor",
+    "Mail john@acme.com about the Acme Corp contract with Anna Berg in Oslo.",
+]
+
+
+@needs_model
+@pytest.mark.parametrize("ner", [False, True])
+def test_analyze_batch_matches_one_text_at_a_time(ner: bool) -> None:
+    from privml.scrub import analyze_many, make_scrubber
+
+    scrubber = make_scrubber(ner=ner)
+    long_text = " ".join(BATCH_TEXTS) * 3
+    scrubber.window_chars, scrubber.overlap_chars = 200, 60  # force the windowed path too
+    texts = [*BATCH_TEXTS, long_text]
+    one_by_one = [scrubber.analyze(t) for t in texts]
+    assert analyze_many(scrubber, texts) == one_by_one
+    assert sum(map(len, one_by_one)) > 5  # something was found
+    if ner:
+        assert any(s.entity_type == "ORGANIZATION" for s in one_by_one[5])  # only NER finds it
+
+
+@needs_model
+def test_recognizer_reuses_the_engines_doc_and_ignores_a_foreign_one(monkeypatch) -> None:
+    from presidio_analyzer.nlp_engine import NlpArtifacts
+
+    rec = NerRecognizer()
+    text = "Yesterday John Smith flew to Berlin."
+    doc = rec.nlp(text)
+    art = NlpArtifacts([], doc, [], [], None, "en")
+    expected = rec.analyze(text, [], None)
+
+    def no_model_call(*args, **kwargs):
+        raise AssertionError("the model ran again although the engine's Doc was given")
+
+    monkeypatch.setattr(type(rec.nlp), "__call__", no_model_call)
+    assert [(r.start, r.end, r.entity_type) for r in rec.analyze(text, [], art)] == [
+        (r.start, r.end, r.entity_type) for r in expected
+    ]
+    other = NlpArtifacts([], doc, [], [], None, "en")
+    with pytest.raises(AssertionError, match="ran again"):
+        rec.analyze("Tomorrow Jane Doe flies to Rome.", [], other)  # Doc of another text
+
+
+@needs_model
+def test_salutations_are_not_names() -> None:
+    from privml.scrub.ner_recognizer import _strip_salutations
+
+    for text, kept in [
+        ("Warm regards", ""),
+        ("Dear Maria Lopez", "Maria Lopez"),
+        ("Bob, thanks", "Bob"),
+        ("Maria Lopez", "Maria Lopez"),
+    ]:
+        a, b = _strip_salutations(text, 0, len(text))
+        assert text[a:b] == kept
+    rec = NerRecognizer()
+    text = "Kind regards,\nDaniel Okafor"
+    names = [text[r.start : r.end] for r in rec.analyze(text, ["PERSON"], None)]
+    assert "Kind" not in " ".join(names)

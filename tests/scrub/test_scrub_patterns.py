@@ -23,6 +23,7 @@ from privml.scrub import (
     tag,
 )
 from privml.scrub import base as scrub_base
+from privml.scrub.scrubber import PresidioScrubber
 
 
 @pytest.fixture(scope="module")
@@ -277,7 +278,7 @@ def test_scrub_texts_with_real_scrubber(scrubber):
 def test_engine_is_built_once_not_per_text(scrubber, monkeypatch):
     # Speed is measured in benchmarks/scrub_compare.py, not here. What the old timing bound
     # guarded against was per-text engine construction (~0.5 s a text): check that directly.
-    import privml.scrub.presidio_engine as engine
+    import privml.scrub.scrubber as engine
 
     def no_rebuild(*args, **kwargs):
         raise AssertionError("the analyzer was rebuilt while scrubbing")
@@ -423,5 +424,5 @@ def test_extra_recognizers_hook():
     extra = PatternRecognizer(
         supported_entity="PERSON", name="Fixed", patterns=[Pattern("z", r"\bzorblax\b", 0.9)]
     )
-    scrub = presidio_engine.PresidioScrubber(extra_recognizers=[extra])
+    scrub = PresidioScrubber(extra_recognizers=[extra])
     assert scrub.scrub("ask zorblax at a@example.com").text == "ask <PERSON> at <EMAIL_ADDRESS>"

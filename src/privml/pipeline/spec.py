@@ -74,9 +74,9 @@ class ScrubSpec(StrictModel):
     enabled: bool = True
     entities: list[str] | None = None
     score_threshold: float = Field(0.5, ge=0, le=1)
-    # Off by default in the pipeline for now: the learned NER scrubs one text at a time
-    # (about 4 ms each), which would add about 2 minutes to the 15-minute demo.
-    ner: bool = Field(False, description="also run the learned NER recognizer")
+    ner: bool = Field(
+        True, description="also run the learned NER recognizer (names, places, organisations)"
+    )
 
 
 class DPSpec(StrictModel):

@@ -74,8 +74,9 @@ def _data_view(results: dict) -> dict:
     found = _dict(data.get("pii_found"))
     planted = _dict(data.get("pii_planted"))
     recall = _dict(data.get("scrubber_recall"))
+    evaluated = _dict(_dict(data.get("scrubber")).get("evaluated_recall"))
     types: list[str] = []
-    for source in (found, planted, recall):
+    for source in (found, planted, recall, evaluated):
         for key in source:
             if key not in types:
                 types.append(key)
@@ -85,6 +86,7 @@ def _data_view(results: dict) -> dict:
             "found": fmt_int(found.get(t)),
             "planted": fmt_int(planted.get(t)),
             "recall": fmt_pct(recall.get(t)),
+            "evaluated": fmt_pct(evaluated.get(t)),
         }
         for t in types
     ]
@@ -106,6 +108,8 @@ def _data_view(results: dict) -> dict:
         "pii_total": fmt_int(sum(v for v in total if v is not None)) if found else DASH,
         "has_planted": bool(planted),
         "has_recall": bool(recall),
+        "has_evaluated": bool(evaluated),
+        "scrubber_ner": bool(_dict(data.get("scrubber")).get("ner")),
     }
 
 

@@ -7,6 +7,7 @@ module imports nothing heavy so that code depending only on the interface stays 
 from __future__ import annotations
 
 import bisect
+import itertools
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -33,7 +34,7 @@ DEFAULT_SCORE_THRESHOLD = 0.5
 WINDOW_CHARS = 200_000
 OVERLAP_CHARS = 2_000
 
-# How often ``scrub_texts`` reports progress (in texts).
+# Texts per batch (and per progress report) in ``scrub_texts``.
 PROGRESS_EVERY = 1000
 
 
@@ -148,6 +149,15 @@ def apply_spans(text: str, spans: Sequence[Span]) -> ScrubResult:
     return ScrubResult(text="".join(parts), spans=tuple(spans), counts=dict(counts))
 
 
+def analyze_many(scrubber: Scrubber, texts: Sequence[str]) -> list[list[Span]]:
+    """``scrubber.analyze`` on each text, through ``scrubber.analyze_batch`` when it has one
+    (batched model inference); the results are the same either way."""
+    batch = getattr(scrubber, "analyze_batch", None)
+    if batch is not None:
+        return batch(texts)
+    return [scrubber.analyze(t) for t in texts]
+
+
 def scrub_texts(
     texts: Iterable[str],
     scrubber: Scrubber,
@@ -156,19 +166,22 @@ def scrub_texts(
 ) -> tuple[list[str], Counter[str]]:
     """Scrub every text; return the scrubbed texts (same order) and the total counts per type.
 
-    ``progress(n_done)`` is called every ``PROGRESS_EVERY`` texts and once at the end.
+    Texts are analyzed in batches of ``PROGRESS_EVERY`` (see :func:`analyze_many`);
+    ``progress(n_done)`` is called after each batch (and once for no texts).
     """
     out: list[str] = []
     totals: Counter[str] = Counter()
-    for n_done, text in enumerate(texts, start=1):
-        result = scrubber.scrub(text)
-        out.append(result.text)
-        totals.update(result.counts)
-        if progress is not None and n_done % PROGRESS_EVERY == 0:
-            progress(n_done)
-    if progress is not None and (not out or len(out) % PROGRESS_EVERY != 0):
-        progress(len(out))
-    return out, totals
+    it = iter(texts)
+    while True:
+        batch = list(itertools.islice(it, PROGRESS_EVERY))
+        for text, spans in zip(batch, analyze_many(scrubber, batch), strict=True):
+            result = apply_spans(text, spans)
+            out.append(result.text)
+            totals.update(result.counts)
+        if progress is not None and (batch or not out):
+            progress(len(out))
+        if len(batch) < PROGRESS_EVERY:
+            return out, totals
 
 
 def make_scrubber(
@@ -178,21 +191,20 @@ def make_scrubber(
 ) -> Scrubber:
     """The default scrubber: Presidio's analyzer with offline pattern and name-list recognizers
     plus, with ``ner`` and when any of ``NER_ENTITY_TYPES`` is wanted, privml's packaged NER
-    model (PERSON, LOCATION, ORGANIZATION, STREET_ADDRESS). ``privml scrub`` turns it on; it is
-    off by default here because it scrubs one text at a time (about 4 ms each).
+    model (PERSON, LOCATION, ORGANIZATION, STREET_ADDRESS). ``privml scrub`` and the pipeline
+    turn it on; it is off by default here because it costs several times the pattern pass
+    (batch texts through ``analyze_many`` to keep that cost down).
 
     ``entities`` defaults to all of ``ENTITY_TYPES``. Construction loads the name lists and
-    compiles the recognizers (the NER model loads on first use): build one scrubber and reuse it.
+    compiles the recognizers (and loads the NER model): build one scrubber and reuse it.
     """
-    from privml.scrub.presidio_engine import PresidioScrubber
+    from privml.scrub.scrubber import PresidioScrubber
 
     wanted = ENTITY_TYPES if entities is None else tuple(entities)
-    extra = []
+    model = None
     if ner and set(wanted) & set(NER_ENTITY_TYPES):
-        from privml.scrub.ner_recognizer import NerRecognizer, ner_available
+        from privml.scrub.ner_recognizer import ner_available, ner_model_path
 
         if ner_available():
-            extra.append(NerRecognizer())
-    return PresidioScrubber(
-        entities=entities, score_threshold=score_threshold, extra_recognizers=extra
-    )
+            model = ner_model_path()
+    return PresidioScrubber(entities=entities, score_threshold=score_threshold, ner_model=model)

@@ -13,17 +13,20 @@ labels such as ``ORG``, or types outside ``scrubber.entities``) are counted in `
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 from privml.data.records import DataError
-from privml.scrub.base import Scrubber
+from privml.scrub.base import Scrubber, Span, analyze_many
 
 DEFAULT_IOU = 0.5
+EVAL_BATCH = 256  # examples analyzed per batch
 
 LABEL_MAP: dict[str, str] = {
     "PER": "PERSON",
@@ -43,6 +46,9 @@ LABEL_MAP: dict[str, str] = {
     "IP_ADDRESS": "IP_ADDRESS",
     "IBAN_CODE": "IBAN_CODE",
     "IBAN": "IBAN_CODE",
+    "ORG": "ORGANIZATION",
+    "ORGANIZATION": "ORGANIZATION",
+    "ORGANISATION": "ORGANIZATION",
 }
 
 
@@ -244,30 +250,56 @@ def evaluate(
     iou_threshold: float = DEFAULT_IOU,
     limit: int | None = None,
 ) -> EvalReport:
-    """Run ``scrubber.analyze`` on each example and score it against the gold spans."""
+    """Run ``scrubber.analyze`` on each example (in batches, see ``analyze_many``) and score it
+    against the gold spans."""
     wanted = set(scrubber.entities)
     per_type: dict[str, TypeScore] = {}
     ignored: Counter[str] = Counter()
     n = 0
-    for ex in examples:
-        if limit is not None and n >= limit:
-            break
-        n += 1
-        gold: dict[str, list[tuple[int, int]]] = {}
-        for g in ex.spans:
-            typ = map_label(g.label)
-            if typ in wanted:
-                gold.setdefault(typ, []).append((g.start, g.end))
-            else:
-                ignored[g.label] += 1
-        pred: dict[str, list[tuple[int, int]]] = {}
-        for s in scrubber.analyze(ex.text):
-            pred.setdefault(s.entity_type, []).append((s.start, s.end))
-        for typ in set(gold) | set(pred):
-            g, p = gold.get(typ, []), pred.get(typ, [])
-            tp = match(g, p, iou_threshold)
-            score = per_type.setdefault(typ, TypeScore())
-            score.tp += tp
-            score.fp += len(p) - tp
-            score.fn += len(g) - tp
+    stream = iter(examples if limit is None else itertools.islice(examples, limit))
+    while batch := list(itertools.islice(stream, EVAL_BATCH)):
+        n += len(batch)
+        for ex, found in zip(batch, analyze_many(scrubber, [ex.text for ex in batch]), strict=True):
+            _score_example(ex, found, wanted, iou_threshold, per_type, ignored)
     return EvalReport(per_type=per_type, examples=n, iou=iou_threshold, ignored_gold=dict(ignored))
+
+
+def _score_example(
+    ex: Example,
+    found: Iterable[Span],
+    wanted: set[str],
+    iou_threshold: float,
+    per_type: dict[str, TypeScore],
+    ignored: Counter[str],
+) -> None:
+    """Add one example's matches to ``per_type`` (and its out-of-scope gold to ``ignored``)."""
+    gold: dict[str, list[tuple[int, int]]] = {}
+    for g in ex.spans:
+        typ = map_label(g.label)
+        if typ in wanted:
+            gold.setdefault(typ, []).append((g.start, g.end))
+        else:
+            ignored[g.label] += 1
+    pred: dict[str, list[tuple[int, int]]] = {}
+    for s in found:
+        pred.setdefault(s.entity_type, []).append((s.start, s.end))
+    for typ in set(gold) | set(pred):
+        g, p = gold.get(typ, []), pred.get(typ, [])
+        tp = match(g, p, iou_threshold)
+        score = per_type.setdefault(typ, TypeScore())
+        score.tp += tp
+        score.fp += len(p) - tp
+        score.fn += len(g) - tp
+
+
+def packaged_recall(ner: bool) -> dict[str, float]:
+    """The shipped scrubber's measured recall per type (``resources/scrub_eval.json``, written by
+    ``benchmarks/scrub_compare.py --write-eval``) for the NER or patterns-only configuration;
+    empty if the file is missing."""
+    resource = files("privml") / "resources" / "scrub_eval.json"
+    try:
+        data = json.loads(resource.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    config = data.get("configs", {}).get("ner" if ner else "patterns", {})
+    return {t: float(v["recall"]) for t, v in config.items()}

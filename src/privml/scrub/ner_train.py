@@ -1,25 +1,29 @@
-"""Train and evaluate the packaged spaCy NER model (PERSON, LOCATION, ORGANIZATION, STREET_ADDRESS).
+"""Train and evaluate the packaged NER model (PERSON, LOCATION, ORGANIZATION, STREET_ADDRESS).
 
-The model is a blank English pipeline with one ``ner`` component (transition-based parser on a
-small hash-embedding CNN: NORM/PREFIX/SUFFIX/SHAPE, width 96, depth 4), trained from scratch with
-``nlp.update`` in a plain loop, seeded by ``spacy.util.fix_random_seed``. Data: see
-:mod:`privml.scrub.ner_data`. Evaluation is exact character-span match per label; with
+The model is a blank English spaCy pipeline (tokenizer) with privml's tagger component
+(:mod:`privml.scrub.ner_tagger`: hash embeddings + name-list flags + a small CNN, BILUO tags),
+trained from scratch with PyTorch's Adam on cross-entropy, seeded (``torch.manual_seed`` and a
+seeded shuffle). Data: see :mod:`privml.scrub.ner_data`. Evaluation is exact character-span
+match per label; with
 ``merge_adjacent=True`` neighbouring spans of one label separated only by spaces/commas/newlines
 are merged first in gold and prediction (the synthetic set labels an address as several pieces).
 """
 
 from __future__ import annotations
 
-import random
 import re
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
+import numpy as np
 import spacy
+import torch
+import torch.nn.functional as F
 from spacy.language import Language
-from spacy.training import Example
-from spacy.util import filter_spans, minibatch
+from spacy.tokens import Doc
+from spacy.training.iob_utils import doc_to_biluo_tags
+from spacy.util import filter_spans
 
 from privml.scrub.ner_data import (
     DATA_DIR,
@@ -31,25 +35,8 @@ from privml.scrub.ner_data import (
     read_conll,
     synth_examples,
 )
+from privml.scrub.ner_tagger import COMPONENT, NerTagger, TaggerConfig, tag_names
 
-MODEL_CONFIG = {
-    "@architectures": "spacy.TransitionBasedParser.v2",
-    "state_type": "ner",
-    "extra_state_tokens": False,
-    "hidden_width": 64,
-    "maxout_pieces": 2,
-    "use_upper": True,
-    "tok2vec": {
-        "@architectures": "spacy.HashEmbedCNN.v2",
-        "pretrained_vectors": None,
-        "width": 96,
-        "depth": 4,
-        "embed_size": 4000,
-        "window_size": 1,
-        "maxout_pieces": 3,
-        "subword_features": True,
-    },
-}
 META = {
     "name": "privml_ner",
     "description": "PERSON/LOCATION/ORGANIZATION/STREET_ADDRESS NER, see SOURCES.md",
@@ -59,17 +46,18 @@ GROUPS = {"LOC+ADDRESS": ("LOCATION", "STREET_ADDRESS")}
 _GAP_RE = re.compile(r"[\s,]*")
 
 
-def blank_ner() -> Language:
-    """A blank English pipeline with an untrained ``ner`` component and the four labels."""
+def blank_ner(cfg: TaggerConfig | None = None) -> Language:
+    """A blank English pipeline with an untrained tagger component (sizes from ``cfg``)."""
     nlp = spacy.blank("en")
-    ner = nlp.add_pipe("ner", config={"model": MODEL_CONFIG})
-    for label in NER_LABELS:
-        ner.add_label(label)
+    tagger: NerTagger = nlp.add_pipe(COMPONENT)
+    if cfg is not None:
+        tagger.reset(cfg)
     return nlp
 
 
-def to_example(nlp: Language, ex: NerExample) -> Example:
-    """A spaCy training Example; spans are expanded to token boundaries, overlaps dropped."""
+def gold_tags(nlp: Language, ex: NerExample) -> tuple[Doc, np.ndarray]:
+    """The tokenized text and its BILUO tag indices; spans are expanded to token boundaries and
+    overlaps dropped."""
     doc = nlp.make_doc(ex.text)
     spans = []
     for start, end, label in ex.spans:
@@ -77,7 +65,8 @@ def to_example(nlp: Language, ex: NerExample) -> Example:
         if span is not None and not span.text.isspace():
             spans.append(span)
     doc.ents = filter_spans(spans)
-    return Example(nlp.make_doc(ex.text), doc)
+    index = {t: i for i, t in enumerate(tag_names())}
+    return nlp.make_doc(ex.text), np.array([index[t] for t in doc_to_biluo_tags(doc)])
 
 
 def predict_spans(nlp: Language, texts: Iterable[str]) -> list[list[tuple[int, int, str]]]:
@@ -157,32 +146,74 @@ def fit(
     seed: int = 0,
     epochs: int = 10,
     batch_size: int = 32,
+    lr: float = 2e-3,
     max_minutes: float | None = None,
     progress: Callable[[int, float], None] | None = None,
 ) -> Language:
-    """Train ``nlp`` in place on ``data``; deterministic for a given seed (single process)."""
-    spacy.util.fix_random_seed(seed)
-    examples = [to_example(nlp, ex) for ex in data]
-    optimizer = nlp.initialize(lambda: examples)
-    rng = random.Random(seed)
+    """Train the tagger of ``nlp`` from scratch on ``data``; deterministic for a given seed
+    (the weights are re-initialised from the seed first)."""
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)  # shuffling only: no privacy or secrecy depends on it
+    tagger: NerTagger = nlp.get_pipe(COMPONENT)
+    tagger.reset(tagger.cfg)
+    model = tagger.model
+    examples = [gold_tags(nlp, ex) for ex in data]
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    model.train()
     t0 = time.monotonic()
     for epoch in range(epochs):
-        rng.shuffle(examples)
-        losses: dict[str, float] = {}
-        for batch in minibatch(examples, size=batch_size):
-            nlp.update(batch, sgd=optimizer, drop=0.2, losses=losses)
+        total = 0.0
+        order = rng.permutation(len(examples))
+        for lo in range(0, len(examples), batch_size):
+            batch = [examples[i] for i in order[lo : lo + batch_size]]
+            (ids, gaz, mask), starts = tagger.featurize([doc for doc, _ in batch])
+            target = torch.full((len(mask),), -100, dtype=torch.long)
+            for (_, tags), s in zip(batch, starts, strict=True):
+                target[s : s + len(tags)] = torch.from_numpy(tags)
+            loss = F.cross_entropy(model(ids, gaz, mask), target, ignore_index=-100)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            total += loss.item()
         if progress is not None:
-            progress(epoch, losses.get("ner", 0.0))
+            progress(epoch, total)
         if max_minutes is not None and time.monotonic() - t0 > 60 * max_minutes:
             break
+    model.eval()
     return nlp
+
+
+O_BIAS_GRID = (0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0)
+
+
+def choose_o_bias(
+    nlp: Language, examples: Sequence[NerExample], grid: Sequence[float] = O_BIAS_GRID
+) -> tuple[float, dict[float, float]]:
+    """The O bias (see ``TaggerConfig.o_bias``) with the best recall-weighted F2 over all labels
+    (exact spans, address pieces merged) on ``examples``; sets it on ``nlp``'s tagger and returns
+    it with the F2 of every candidate. A scrubber should rather over-redact: hence F2, not F1."""
+    tagger: NerTagger = nlp.get_pipe(COMPONENT)
+    texts = [ex.text for ex in examples]
+    f2: dict[float, float] = {}
+    for bias in grid:
+        tagger.set_o_bias(bias)
+        pred = predict_spans(nlp, texts)
+        tp = n_pred = n_gold = 0
+        for text, ex, p in zip(texts, examples, pred, strict=True):
+            g, q = _merge(text, ex.spans), _merge(text, p)
+            tp, n_pred, n_gold = tp + len(g & q), n_pred + len(q), n_gold + len(g)
+        prec, rec = tp / max(n_pred, 1), tp / max(n_gold, 1)
+        f2[bias] = round(5 * prec * rec / (4 * prec + rec), 4) if prec + rec else 0.0
+    best = max(grid, key=lambda b: (f2[b], -b))
+    tagger.set_o_bias(best)
+    return best, f2
 
 
 def train_ner(
     out_dir: str | Path,
     *,
     seed: int = 0,
-    epochs: int = 8,
+    epochs: int = 25,
     n_generated: int = 3000,
     max_minutes: float | None = 18.0,
     progress: Callable[[int, float], None] | None = None,
@@ -208,11 +239,13 @@ def train_ner(
         max_minutes=max_minutes,
         progress=on_epoch,
     )
+    # Validation: generated sentences with TRAINING identities (another seed), never test data.
+    o_bias, f2_by_bias = choose_o_bias(nlp, generate_examples(1000, seed=seed + 500))
     train_seconds = time.monotonic() - t0
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     nlp.meta.update(META)
-    nlp.to_disk(out)
+    nlp.to_disk(out, exclude=["vocab"])  # the tagger needs no strings: ship none
     _, synth_test = synth_examples()
     gen_test = generate_examples(1000, seed=seed + 1000, test=True)
     wnut = read_conll(DATA_DIR / "ner" / WNUT_DEV)
@@ -221,6 +254,8 @@ def train_ner(
         "epochs": epochs,
         "epochs_run": len(done),  # < epochs only if max_minutes cut training short
         "train_seconds": round(train_seconds, 1),
+        "o_bias": o_bias,
+        "validation_f2_by_o_bias": f2_by_bias,
         "synth_heldout": evaluate_ner(nlp, synth_test),
         "synth_heldout_merged": evaluate_ner(nlp, synth_test, merge_adjacent=True),
         "generated_test": evaluate_ner(nlp, gen_test),

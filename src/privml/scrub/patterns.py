@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import cache
 
-from presidio_analyzer import Pattern, PatternRecognizer, RecognizerResult
+import phonenumbers
+from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 from presidio_analyzer.predefined_recognizers import (
     CreditCardRecognizer,
@@ -24,6 +26,14 @@ from presidio_analyzer.predefined_recognizers import (
 from privml.scrub.base import Span
 
 _SSN_SHAPE = re.compile(r"\d{3}([- .])\d{2}\1\d{4}")
+_ZERO_GROUP = re.compile(r"(?<![\d+])\(?0\d")
+
+
+@cache
+def _trunk_prefix(region: str) -> str | None:
+    """The national (trunk) prefix of ``region`` ("0" for GB and FR, "1" for US)."""
+    meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    return meta.national_prefix if meta is not None else None
 
 
 class ScoredPhoneRecognizer(PhoneRecognizer):
@@ -38,7 +48,22 @@ class ScoredPhoneRecognizer(PhoneRecognizer):
     def analyze(  # noqa: D102
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
     ) -> list[RecognizerResult]:
-        results = super().analyze(text, entities, nlp_artifacts)
+        # Each region is one more full pass of phonenumbers' matcher. After the first region
+        # (which also finds every "+"-prefixed number), a region whose national numbers start
+        # with the trunk prefix 0 (GB, FR) is skipped when no digit group starts with 0.
+        regions = list(self.supported_regions)
+        if len(regions) > 1 and not _ZERO_GROUP.search(text):
+            regions = [regions[0], *(r for r in regions[1:] if _trunk_prefix(r) != "0")]
+        results = []
+        for region in regions:  # Presidio's PhoneRecognizer.analyze, over ``regions``
+            for match in phonenumbers.PhoneNumberMatcher(text, region, leniency=self.leniency):
+                try:
+                    number = phonenumbers.parse(text[match.start : match.end])
+                    found_in = phonenumbers.region_code_for_number(number)
+                except phonenumbers.NumberParseException:
+                    found_in = region
+                results.append(self._get_recognizer_result(match, text, found_in, nlp_artifacts))
+        results = EntityRecognizer.remove_duplicates(results)
         return [r for r in results if not _SSN_SHAPE.fullmatch(text, r.start, r.end)]
 
 

@@ -23,6 +23,7 @@ from privml.data.records import DataError
 from privml.scrub.base import (
     DEFAULT_SCORE_THRESHOLD,
     ENTITY_TYPES,
+    analyze_many,
     make_scrubber,
 )
 from privml.scrub.operators import apply_operators, make_operator, make_operators
@@ -74,8 +75,8 @@ class Pipeline:
     def scrub(self, texts: list[str]) -> tuple[list[str], Counter[str]]:  # noqa: D102
         out: list[str] = []
         counts: Counter[str] = Counter()
-        for text in texts:
-            result = apply_operators(text, self.scrubber.analyze(text), self.operators)
+        for text, spans in zip(texts, analyze_many(self.scrubber, texts), strict=True):
+            result = apply_operators(text, spans, self.operators)
             out.append(result.text)
             counts.update(result.counts)
         return out, counts
