@@ -187,3 +187,23 @@ def test_salutations_are_not_names() -> None:
     text = "Kind regards,\nDaniel Okafor"
     names = [text[r.start : r.end] for r in rec.analyze(text, ["PERSON"], None)]
     assert "Kind" not in " ".join(names)
+
+
+@needs_model
+def test_function_words_and_letterless_spans_are_not_entities() -> None:
+    """Spans the model can mislabel: all-lowercase function words, IP addresses as names."""
+    from spacy.tokens import Span as SpacySpan
+
+    rec = NerRecognizer()
+    text = "thanks for the report from 10.0.0.1 and Anna Berg"
+    doc = rec.nlp.make_doc(text)
+    doc.set_ents(
+        [
+            SpacySpan(doc, 1, 3, "ORGANIZATION"),  # "for the"
+            SpacySpan(doc, 5, 6, "PERSON"),  # "10.0.0.1"
+            SpacySpan(doc, 7, 9, "PERSON"),  # "Anna Berg"
+        ]
+    )
+    assert [(text[a:b], label) for a, b, label, _ in rec.find(text, doc)] == [
+        ("Anna Berg", "PERSON")
+    ]

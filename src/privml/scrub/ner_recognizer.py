@@ -26,6 +26,7 @@ from pathlib import Path
 import spacy
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
+from spacy.lang.en.stop_words import STOP_WORDS
 from spacy.language import Language
 from spacy.tokens import Doc
 
@@ -112,6 +113,8 @@ class NerRecognizer(EntityRecognizer):
         """
         out: list[tuple[int, int, str, float]] = []
         for ent in (doc if doc is not None else self.nlp(text)).ents:
+            if all(w in STOP_WORDS for w in _WORD_RE.findall(ent.text)):
+                continue  # "for the", "it": function words are never PII
             score = SCORES.get(ent.label_, 0.5)
             if len(ent) == 1 and ent.text.islower():
                 score -= LOWERCASE_PENALTY
