@@ -70,3 +70,15 @@ def test_save_and_load_round_trip(tmp_path: Path) -> None:
     b = again.get_pipe(COMPONENT).predict([again.make_doc(text)])[0]
     assert again.get_pipe(COMPONENT).cfg == TaggerConfig(width=16, embed=8, depth=2)
     assert a.tolist() == b.tolist()
+
+
+def test_a_broken_tagger_config_names_the_file(tmp_path: Path) -> None:
+    import pytest
+
+    import privml.scrub.ner_tagger  # noqa: F401 - registers the factory
+
+    blank_ner(TaggerConfig(width=16, embed=8, depth=2)).to_disk(tmp_path / "m")
+    config = tmp_path / "m" / COMPONENT / "tagger.json"
+    config.write_text("{not json", encoding="utf-8")
+    with pytest.raises(ValueError, match="tagger.json: not a privml tagger configuration"):
+        spacy.load(tmp_path / "m")

@@ -73,7 +73,7 @@ def _split_users(by_user: dict, fraction: float, keep: set[str], seed: int) -> t
 
 
 def _scrub(corpus: Corpus, spec: RunSpec, rep: Reporter) -> None:
-    from privml.scrub import analyze_many, apply_spans, make_scrubber
+    from privml.scrub import make_scrubber, scrub_many
 
     scrubber = make_scrubber(spec.scrub.entities, spec.scrub.score_threshold, ner=spec.scrub.ner)
     out, counts = [], Counter()
@@ -81,8 +81,7 @@ def _scrub(corpus: Corpus, spec: RunSpec, rep: Reporter) -> None:
     with rep.stage("Scrubbing PII", n) as update:
         for lo in range(0, n, SCRUB_BATCH):
             texts = [rec.text for rec in corpus.records[lo : lo + SCRUB_BATCH]]
-            for text, spans in zip(texts, analyze_many(scrubber, texts), strict=True):
-                res = apply_spans(text, spans)
+            for text, res in zip(texts, scrub_many(scrubber, texts), strict=True):
                 out.append(res.text)
                 counts.update(res.counts)
                 for s in res.spans:

@@ -14,6 +14,7 @@ from privml.scrub.base import (
     apply_spans,
     make_scrubber,
     resolve_overlaps,
+    scrub_many,
     scrub_texts,
     tag,
 )
@@ -28,6 +29,7 @@ __all__ = [
     "apply_spans",
     "make_scrubber",
     "resolve_overlaps",
+    "scrub_many",
     "scrub_texts",
     "tag",
 ]

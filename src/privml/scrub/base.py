@@ -158,6 +158,11 @@ def analyze_many(scrubber: Scrubber, texts: Sequence[str]) -> list[list[Span]]:
     return [scrubber.analyze(t) for t in texts]
 
 
+def scrub_many(scrubber: Scrubber, texts: Sequence[str]) -> list[ScrubResult]:
+    """``scrubber.scrub`` on each text, analyzed as one batch (see :func:`analyze_many`)."""
+    return [apply_spans(t, s) for t, s in zip(texts, analyze_many(scrubber, texts), strict=True)]
+
+
 def scrub_texts(
     texts: Iterable[str],
     scrubber: Scrubber,
@@ -174,8 +179,7 @@ def scrub_texts(
     it = iter(texts)
     while True:
         batch = list(itertools.islice(it, PROGRESS_EVERY))
-        for text, spans in zip(batch, analyze_many(scrubber, batch), strict=True):
-            result = apply_spans(text, spans)
+        for result in scrub_many(scrubber, batch):
             out.append(result.text)
             totals.update(result.counts)
         if progress is not None and (batch or not out):

@@ -58,10 +58,15 @@ def ner_available() -> bool:
     return (path / "meta.json").is_file() and (path / COMPONENT / WEIGHTS).is_file()
 
 
+def read_ner_model(path: str | Path | None = None) -> Language:
+    """A fresh copy of the spaCy pipeline at ``path`` (default: packaged), read from disk."""
+    return spacy.load(path or ner_model_path())  # ner_tagger's import registered its factory
+
+
 @lru_cache(maxsize=4)
 def _load_model(path: str) -> Language:
     with _LOCK:
-        return spacy.load(path)  # the tagger's factory is registered by importing ner_tagger
+        return read_ner_model(path)
 
 
 def load_ner_model(path: str | Path | None = None) -> Language:

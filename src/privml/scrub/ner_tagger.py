@@ -206,7 +206,12 @@ class NerTagger:
     def from_disk(self, path: str | Path, exclude: Iterable[str] = ()) -> NerTagger:
         """Load what :meth:`to_disk` wrote (``weights_only``: no pickled code is run)."""
         path = Path(path)
-        self.reset(TaggerConfig.from_dict(json.loads((path / CONFIG).read_text(encoding="utf-8"))))
+        try:
+            cfg = TaggerConfig.from_dict(json.loads((path / CONFIG).read_text(encoding="utf-8")))
+        except (ValueError, TypeError) as exc:  # bad JSON, unknown or missing sizes
+            msg = f"{path / CONFIG}: not a privml tagger configuration ({exc})"
+            raise ValueError(msg) from None
+        self.reset(cfg)
         self.model.load_state_dict(torch.load(path / WEIGHTS, weights_only=True))
         return self
 

@@ -25,6 +25,7 @@ from spacy.tokens import Doc
 from spacy.training.iob_utils import doc_to_biluo_tags
 from spacy.util import filter_spans
 
+from privml.atomic import atomic_dir
 from privml.scrub.ner_data import (
     DATA_DIR,
     NER_LABELS,
@@ -46,6 +47,9 @@ GROUPS = {"LOC+ADDRESS": ("LOCATION", "STREET_ADDRESS")}
 _GAP_RE = re.compile(r"[\s,]*")
 
 
+_TAG_INDEX = {t: i for i, t in enumerate(tag_names())}
+
+
 def blank_ner(cfg: TaggerConfig | None = None) -> Language:
     """A blank English pipeline with an untrained tagger component (sizes from ``cfg``)."""
     nlp = spacy.blank("en")
@@ -64,9 +68,8 @@ def gold_tags(nlp: Language, ex: NerExample) -> tuple[Doc, np.ndarray]:
         span = doc.char_span(start, end, label=label, alignment_mode="expand")
         if span is not None and not span.text.isspace():
             spans.append(span)
-    doc.ents = filter_spans(spans)
-    index = {t: i for i, t in enumerate(tag_names())}
-    return nlp.make_doc(ex.text), np.array([index[t] for t in doc_to_biluo_tags(doc)])
+    doc.ents = filter_spans(spans)  # the tagger reads only the tokens, never these entities
+    return doc, np.array([_TAG_INDEX[t] for t in doc_to_biluo_tags(doc)])
 
 
 def predict_spans(nlp: Language, texts: Iterable[str]) -> list[list[tuple[int, int, str]]]:
@@ -242,10 +245,9 @@ def train_ner(
     # Validation: generated sentences with TRAINING identities (another seed), never test data.
     o_bias, f2_by_bias = choose_o_bias(nlp, generate_examples(1000, seed=seed + 500))
     train_seconds = time.monotonic() - t0
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     nlp.meta.update(META)
-    nlp.to_disk(out, exclude=["vocab"])  # the tagger needs no strings: ship none
+    with atomic_dir(out_dir) as tmp:  # an interrupted save leaves the old model whole
+        nlp.to_disk(tmp, exclude=["vocab"])  # the tagger needs no strings: ship none
     _, synth_test = synth_examples()
     gen_test = generate_examples(1000, seed=seed + 1000, test=True)
     wnut = read_conll(DATA_DIR / "ner" / WNUT_DEV)

@@ -49,6 +49,8 @@ class BlankSpacyNlpEngine(SpacyNlpEngine):
 
     def load(self) -> None:  # noqa: D102 - never calls spacy.load / spacy download
         self.nlp = {self._language: self._pipeline or spacy.blank(self._language)}
+        # Not kept: a scrubber that renews its pipeline must be able to free the first one.
+        self._pipeline = None
 
     def get_supported_entities(self) -> list[str]:  # noqa: D102 - no NER component
         return []

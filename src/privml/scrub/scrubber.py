@@ -110,12 +110,12 @@ class PresidioScrubber:
         self._use_pipeline(pipeline)
 
     def _new_pipeline(self) -> Language:
-        """A fresh spaCy pipeline: the NER model loaded from disk, or a blank English one."""
+        """A fresh spaCy pipeline: the NER model read from disk, or a blank English one."""
         if self._model_path is None:
             return spacy.blank(LANGUAGE)
-        import privml.scrub.ner_tagger  # noqa: F401 - registers the tagger's spaCy factory
+        from privml.scrub.ner_recognizer import read_ner_model
 
-        return spacy.load(self._model_path)
+        return read_ner_model(self._model_path)
 
     def _use_pipeline(self, pipeline: Language) -> None:
         nlp_engine = self.analyzer.nlp_engine
