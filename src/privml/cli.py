@@ -9,7 +9,11 @@ from typing import Annotated
 import typer
 
 from privml.cli_budget import budget_app
+from privml.cli_dpstats import dpstats_app
+from privml.cli_he import he_app
+from privml.cli_mpc import mpc_app
 from privml.cli_scrub import scrub_app
+from privml.cli_telemetry import telemetry_app
 
 app = typer.Typer(
     help="privml: train and ship models on sensitive data with privacy you can measure.",
@@ -24,6 +28,10 @@ accountant_app = typer.Typer(
 app.add_typer(accountant_app, name="accountant")
 app.add_typer(budget_app, name="budget")
 app.add_typer(scrub_app, name="scrub")
+app.add_typer(dpstats_app, name="dpstats")
+app.add_typer(telemetry_app, name="telemetry")
+app.add_typer(he_app, name="he")
+app.add_typer(mpc_app, name="mpc")
 
 Out = Annotated[Path, typer.Option("--out", help="output folder")]
 Quiet = Annotated[bool, typer.Option("--quiet", help="no progress bars")]

@@ -50,7 +50,7 @@ def _fail(message: str, code: int = 2) -> None:
 
 
 @contextmanager
-def _ledger(url: str | None) -> Iterator[Ledger]:
+def ledger_session(url: str | None) -> Iterator[Ledger]:
     """Open the ledger; turn the ledger's exceptions into messages and exit codes."""
     from sqlalchemy.exc import SQLAlchemyError
 
@@ -110,7 +110,7 @@ def charge(
         _fail(f"--delta: must be in [0, 1), got {delta!r}")
     if not reason.strip():
         _fail("--reason: must not be empty")
-    with _ledger(ledger) as led:
+    with ledger_session(ledger) as led:
         r = led.charge(user, EpsilonDelta(epsilon, delta), reason=reason, run_id=run_id)
         balances = led.balances(user)
     if as_json:
@@ -152,7 +152,7 @@ def show(
     as_json: AsJSON = False,
 ) -> None:
     """A person's spending: ε composed with the tight accountant, beside the loose sum."""
-    with _ledger(ledger) as led:
+    with ledger_session(ledger) as led:
         balances = list(led.balances(user).values())
     if as_json:
         items = [b.to_dict() for b in balances]
@@ -172,7 +172,7 @@ def history(
     from privml.accounting.mechanisms import to_dict
     from privml.governance.ledger_spend import describe
 
-    with _ledger(ledger) as led:
+    with ledger_session(ledger) as led:
         entries = led.history(user, limit=limit)
     if as_json:
         rows = []
@@ -221,7 +221,7 @@ def policy(
     as_json: AsJSON = False,
 ) -> None:
     """Show the policy; with --epsilon-cap/--delta/--window-days, append a new one."""
-    with _ledger(ledger) as led:
+    with ledger_session(ledger) as led:
         if epsilon_cap is not None or delta is not None or window_days is not None:
             led.set_policy(
                 epsilon_cap=epsilon_cap, delta=delta, window_days=window_days, reason=reason
@@ -259,7 +259,7 @@ def release(
     ledger: LedgerURL = None,
 ) -> None:
     """Release an open reservation (e.g. of a killed run that provably used no data)."""
-    with _ledger(ledger) as led:
+    with ledger_session(ledger) as led:
         for rid in _pick(led, reservation, run_id, "reserved"):
             r = led.release(rid, reason)
             typer.echo(f"{r.id} ({r.run_id}): {r.status}")
@@ -273,7 +273,7 @@ def void(
     ledger: LedgerURL = None,
 ) -> None:
     """Correct a committed charge recorded in error (appends a 'voided' entry)."""
-    with _ledger(ledger) as led:
+    with ledger_session(ledger) as led:
         for rid in _pick(led, reservation, run_id, "committed"):
             r = led.void(rid, reason)
             typer.echo(f"{r.id} ({r.run_id}): {r.status}")

@@ -97,7 +97,8 @@ def _parse(text: str, name: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 @lru_cache(maxsize=2)
-def _packaged(split: str) -> tuple[np.ndarray, np.ndarray]:
+def packaged_split(split: str) -> tuple[np.ndarray, np.ndarray]:
+    """Raw rows and labels of the packaged ``train`` or ``test`` split (parsed once)."""
     node = resources.files("privml") / "resources" / "adult" / _FILES[split]
     return _parse(node.read_text(encoding="utf-8"), f"privml/resources/adult/{_FILES[split]}")
 
@@ -135,8 +136,9 @@ def _categorical(column: str) -> int:
 
 
 @lru_cache(maxsize=1)
-def _train_encoder() -> AdultEncoder:
-    return AdultEncoder(_packaged("train")[0])
+def reference_encoder() -> AdultEncoder:
+    """The encoder fitted on the packaged training split (the one every privml model uses)."""
+    return AdultEncoder(packaged_split("train")[0])
 
 
 @dataclass(frozen=True, eq=False)
@@ -214,13 +216,13 @@ def load_adult(split: Split = "train") -> AdultData:
     if split not in ("train", "test", "all"):
         raise ValueError(f"split: must be 'train', 'test' or 'all', got {split!r}")
     if split == "all":
-        parts = [_packaged("train"), _packaged("test")]
+        parts = [packaged_split("train"), packaged_split("test")]
         raw = np.concatenate([p[0] for p in parts])
         y = np.concatenate([p[1] for p in parts])
     else:
-        raw, y = _packaged(split)
+        raw, y = packaged_split(split)
         raw, y = raw.copy(), y.copy()
-    enc = _train_encoder()
+    enc = reference_encoder()
     sensitive, categories = {}, {}
     for col in SENSITIVE:
         cats = enc.categories(col)

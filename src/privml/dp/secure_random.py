@@ -1,35 +1,23 @@
-"""Cryptographically secure randomness for DP noise and Poisson sampling.
+"""Cryptographically secure randomness for DP-SGD's noise and Poisson sampling (torch).
 
 DP-SGD's guarantee assumes the noise and the batch selection are unpredictable. Opacus's
 ``secure_mode`` needs torchcsprng, which no longer builds for current PyTorch, so privml draws
-from the operating system's CSPRNG (``os.urandom``) and shapes it with Box-Muller in float64.
-Following Opacus's secure mode (Holohan & Braghin 2021), each Gaussian is the scaled sum of two
-draws, which hardens it against floating-point attacks on the noise's low bits.
+from the operating system's CSPRNG through :mod:`privml.csprng` (Box-Muller in float64, each
+Gaussian the scaled sum of two draws as in Opacus's secure mode).
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import numpy as np
 import torch
 
-_TWO_POW_53 = float(2**53)
-
-
-def secure_uniform(n: int) -> np.ndarray:
-    """``n`` uniforms in (0, 1) with 53 random bits each, from os.urandom."""
-    raw = np.frombuffer(os.urandom(8 * n), dtype=np.uint64) >> np.uint64(11)
-    return (raw.astype(np.float64) + 0.5) / _TWO_POW_53
-
-
-def _standard_normal(n: int) -> np.ndarray:
-    m = (n + 1) // 2
-    u1, u2 = secure_uniform(m), secure_uniform(m)
-    r = np.sqrt(-2.0 * np.log(u1))
-    z = np.concatenate([r * np.cos(2 * np.pi * u2), r * np.sin(2 * np.pi * u2)])
-    return z[:n]
+from privml.csprng import (  # noqa: F401  (re-exported for DP-SGD callers)
+    secure_laplace,
+    secure_standard_normal,
+    secure_uniform,
+)
 
 
 def secure_normal(
@@ -37,7 +25,7 @@ def secure_normal(
 ) -> torch.Tensor:
     """Gaussian noise N(0, std^2) of ``shape`` from the OS CSPRNG."""
     n = int(np.prod(shape)) if len(shape) else 1
-    z = (_standard_normal(n) + _standard_normal(n)) / np.sqrt(2.0)
+    z = secure_standard_normal(n)
     return torch.from_numpy(z * std).to(dtype).reshape(shape)
 
 

@@ -15,21 +15,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from privml.governance.requirements import Requirement, check_spec, derive_requirements
 from privml.governance.threat_model import ThreatModel
+from privml.specfile import SpecError, read_yaml, validate
 
 if TYPE_CHECKING:
     from privml.pipeline.tabular_spec import TabularSpec
 
 VARIANTS = ("baseline", "private", "dp_only", "scrub_only")
 ATTACKS = ("exposure", "extraction", "membership", "sampling_extraction", "model_update")
-
-
-class SpecError(ValueError):
-    """A spec that cannot be read or does not validate. ``str()`` lists every problem."""
 
 
 class StrictModel(BaseModel):
@@ -53,9 +49,29 @@ class TrainSpec(StrictModel):
     lr: float = Field(gt=0)
 
 
+class DPVocabSpec(StrictModel):
+    """Extend the public tokenizer with words released by DP set union from the private text.
+
+    Charged to every training user in the ledger, on top of the DP-SGD run (so with the default
+    cap of ε = 4, the training ε must leave room for it).
+    """
+
+    enabled: bool = False
+    epsilon: float = Field(0.5, gt=0)
+    delta: float = Field(1e-7, gt=0, lt=1)
+    max_per_user: int = Field(50, ge=1, description="Δ0: distinct words one user contributes")
+    algorithm: Literal[
+        "policy_gaussian", "policy_laplace", "weighted_gaussian", "weighted_laplace"
+    ] = "policy_gaussian"
+    selection: Literal["random", "frequent"] = Field(
+        "random", description="which Δ0 words a user contributes: uniform (paper) or most used"
+    )
+
+
 class ModelSpec(StrictModel):
     architecture: Literal["tiny-gpt"] = "tiny-gpt"
     vocab_size: int = Field(4096, ge=64)
+    dp_vocab: DPVocabSpec = DPVocabSpec()
     d_model: int = Field(128, ge=8)
     layers: int = Field(2, ge=1)
     heads: int = Field(4, ge=1)
@@ -176,36 +192,6 @@ def enforce_threat_model(spec: RunSpec, source: str = "spec") -> list[Requiremen
     return requirements
 
 
-def _loc(parts: tuple) -> str:
-    """``threat_model.access[1]``: dotted names, list positions in brackets."""
-    out = ""
-    for part in parts:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(spec)"
-
-
-def _format_error(err: dict) -> str:
-    loc = _loc(err["loc"])
-    kind, ctx, got = err["type"], err.get("ctx", {}), err.get("input")
-    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
-        op = {"greater_than": ">", "greater_than_equal": ">=", "less_than": "<"}.get(kind, "<=")
-        bound = next(iter(ctx.values()))
-        if isinstance(bound, float) and bound.is_integer():
-            bound = int(bound)
-        return f"{loc}: must be {op} {bound}, got {got!r}"
-    if kind == "missing":
-        return f"{loc}: required field is missing"
-    if kind == "extra_forbidden":
-        return f"{loc}: unknown field"
-    if kind == "value_error":
-        return f"{loc}: {str(ctx.get('error', err['msg']))}"
-    if kind == "literal_error":
-        return f"{loc}: must be one of {ctx.get('expected')}, got {got!r}"
-    if kind == "too_short":
-        return f"{loc}: must have at least {ctx.get('min_length')} item(s), got {got!r}"
-    return f"{loc}: {err['msg'].rstrip('.').lower()}, got {got!r}"
-
-
 TASKS = ("text-prediction", "tabular")
 
 
@@ -218,25 +204,8 @@ def parse_spec(raw: object, source: str = "spec") -> RunSpec | TabularSpec:
     task = raw.get("task", "text-prediction")
     if task not in TASKS:
         raise SpecError(f"{source}: invalid spec:\n  task: must be one of {TASKS}, got {task!r}")
-    try:
-        return (TabularSpec if task == "tabular" else RunSpec).model_validate(raw)
-    except ValidationError as exc:
-        lines = [_format_error(e) for e in exc.errors()]
-        raise SpecError(f"{source}: invalid spec:\n  " + "\n  ".join(lines)) from None
+    return validate(TabularSpec if task == "tabular" else RunSpec, raw, source)
 
 
 def load_spec(path: str | Path) -> RunSpec | TabularSpec:
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SpecError(f"{path}: spec file not found") from None
-    except UnicodeDecodeError as exc:
-        raise SpecError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark else ""
-        raise SpecError(f"{path}{where}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
-    return parse_spec(raw, str(path))
+    return parse_spec(read_yaml(path), str(path))

@@ -38,6 +38,7 @@ from privml.model.tokenizer import PAD, save_tokenizer, train_tokenizer
 from privml.model.train import train_lm
 from privml.pipeline import budget
 from privml.pipeline.attack_suite import attack_variant, load_canaries
+from privml.pipeline.dp_vocab import extend_with_dp_vocab
 from privml.pipeline.progress import Reporter
 from privml.pipeline.spec import RunSpec, enforce_threat_model, resolve_path
 from privml.report.hygiene import planted_secrets, scan_artifacts, scan_text
@@ -288,7 +289,7 @@ def run_pipeline(
     begun: set[str] = set()  # variants whose training began: settles the reservation on failure
     try:
         results = _train_and_measure(
-            spec, corpus, variants, dp_setup, canaries, labels, out, rep, mark, begun
+            spec, corpus, variants, dp_setup, canaries, labels, out, rep, mark, begun, ledger_url
         )
     except BaseException:
         budget.settle(charge, trained="private" in begun, failed=True)
@@ -335,7 +336,7 @@ def _reserve_budget(spec: RunSpec, corpus: Corpus, variants: dict, url: str | No
 
 
 def _train_and_measure(
-    spec, corpus, variants, dp_setup, canaries, labels, out, rep, mark, begun
+    spec, corpus, variants, dp_setup, canaries, labels, out, rep, mark, begun, ledger_url
 ) -> dict:
     """Pre-train on public text, fine-tune and attack every variant; the results dict."""
     if any(v["scrub"] for v in variants.values()):
@@ -345,6 +346,12 @@ def _train_and_measure(
 
     public = public_lines(tuple(spec.data.public))
     tok = train_tokenizer(public, spec.model.vocab_size)
+    dp_vocab: dict = {"enabled": False}
+    if spec.model.dp_vocab.enabled:
+        scrubbed = corpus.scrubbed is not None
+        texts = {u: corpus.texts(corpus.by_user[u], scrubbed) for u in corpus.train_users}
+        tok, dp_vocab = extend_with_dp_vocab(tok, texts, spec, ledger_url, spec.name)
+        mark(f"DP vocabulary: added {dp_vocab['added']} words at ε={dp_vocab['epsilon']:g}")
     pad = tok.token_to_id(PAD)
     save_tokenizer(tok, out / "tokenizer.json")
     ctx = spec.model.context
@@ -420,7 +427,9 @@ def _train_and_measure(
             "heads": gcfg.n_heads,
             "context": gcfg.context,
             "vocab_size": gcfg.vocab_size,
-            "tokenizer": "word-level, one token per digit, trained on the public corpus only",
+            "tokenizer": "word-level, one token per digit, trained on the public corpus only"
+            + (", extended with a DP vocabulary" if dp_vocab["enabled"] else ""),
+            "dp_vocabulary": dp_vocab,
         },
         "training": {
             "pretrain": {

@@ -125,6 +125,18 @@ def _model_view(results: dict) -> dict:
         ("Vocabulary size", fmt_int(model.get("vocab_size"))),
         ("Tokenizer", fmt_text(model.get("tokenizer"))),
     ]
+    vocab = _dict(model.get("dp_vocabulary"))
+    if vocab.get("enabled"):
+        rows.append(
+            (
+                "DP vocabulary",
+                f"{fmt_int(vocab.get('added'))} words added to the public vocabulary "
+                f"({fmt_int(vocab.get('released'))} released by {fmt_text(vocab.get('algorithm'))}"
+                f" at ε = {fmt_g(vocab.get('epsilon'))}, δ = {fmt_g(vocab.get('delta'))}, "
+                f"at most {fmt_int(vocab.get('max_per_user'))} words per user; charged to "
+                f"{fmt_int(vocab.get('users_charged'))} training users)",
+            )
+        )
     return {"present": bool(model), "rows": rows}
 
 
