@@ -56,6 +56,19 @@ def _summary(results: dict, out: Path) -> None:
                 f"{name}: accuracy={u['accuracy']:.3f} "
                 + (f"epsilon={eps:.2f}" if eps is not None else "(no DP)")
             )
+    elif results.get("task") == "encrypted":
+        for kind, r in results.get("he", {}).items():
+            typer.echo(
+                f"HE {kind}: max |error| {r['max_abs_error']:.2e}, labels agree "
+                f"{100 * r['label_agreement']:.2f}%, {r['ms_per_sample']:.3f} ms/sample"
+            )
+        if "mpc" in results:
+            m = results["mpc"]
+            typer.echo(
+                f"MPC: accuracy {100 * m['mpc']['test_accuracy']:.2f}% vs plaintext "
+                f"{100 * m['plaintext']['test_accuracy']:.2f}%, "
+                f"{m['mpc']['train_seconds']:.1f} s, {m['mpc']['bytes_sent_total']:,} bytes"
+            )
     elif p.get("epsilon") is not None:
         typer.echo(
             f"privacy: epsilon={p['epsilon']:.3f} delta={p['delta']:.2e} "
@@ -100,11 +113,15 @@ def run(
                 skip_bad_rows=skip_bad_rows,
                 spec_label=str(spec),
             )
+        elif getattr(parsed, "task", None) == "encrypted":
+            from privml.pipeline.encrypted import run_encrypted
+
+            results = run_encrypted(parsed, out, quiet=quiet, spec_label=str(spec))
         else:
             from privml.pipeline.tabular import run_tabular
 
             results = run_tabular(parsed, spec.parent, out, quiet=quiet, spec_label=str(spec))
-    except (BudgetError, ValueError) as exc:  # SpecError and DataError are ValueErrors
+    except (BudgetError, ValueError, RuntimeError) as exc:  # SpecError, DataError, MPCError
         _fail(str(exc))
     _summary(results, out)
 

@@ -5,7 +5,6 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections import OrderedDict
 from pathlib import Path
@@ -15,7 +14,6 @@ import numpy as np
 import pytest
 import tenseal as ts
 import torch
-import uvicorn
 from typer.testing import CliRunner
 
 from privml.classifiers.recipe import Recipe
@@ -23,7 +21,7 @@ from privml.cli_he import he_app
 from privml.crypto.he.context import make_context, public_context_bytes
 from privml.crypto.he.frames import encode_frame
 from privml.crypto.he.params import choose_params
-from privml.crypto.he.service import create_app
+from privml.crypto.he.service import background_server, create_app
 from privml.crypto.he.train import train_model
 from privml.data.adult import COLUMNS, LABEL, load_adult
 
@@ -56,20 +54,8 @@ def model():
 def server(model):
     app = create_app(model, max_request_bytes=LIMIT, n_threads=1)
     app.state.he.sessions = RecordingSessions()
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    srv = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
-    thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not srv.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    yield app, f"http://127.0.0.1:{port}", port
-    srv.should_exit = True
-    thread.join(10)
-    sock.close()
+    with background_server(app) as url:
+        yield app, url, int(url.rsplit(":", 1)[1])
 
 
 @pytest.fixture(scope="module")

@@ -22,6 +22,7 @@ from privml.governance.threat_model import ThreatModel
 from privml.specfile import SpecError, read_yaml, validate
 
 if TYPE_CHECKING:
+    from privml.pipeline.encrypted_spec import EncryptedSpec
     from privml.pipeline.tabular_spec import TabularSpec
 
 VARIANTS = ("baseline", "private", "dp_only", "scrub_only")
@@ -192,11 +193,12 @@ def enforce_threat_model(spec: RunSpec, source: str = "spec") -> list[Requiremen
     return requirements
 
 
-TASKS = ("text-prediction", "tabular")
+TASKS = ("text-prediction", "tabular", "encrypted")
 
 
-def parse_spec(raw: object, source: str = "spec") -> RunSpec | TabularSpec:
+def parse_spec(raw: object, source: str = "spec") -> RunSpec | TabularSpec | EncryptedSpec:
     """Validate a spec mapping; ``task:`` picks the kind (default: text-prediction)."""
+    from privml.pipeline.encrypted_spec import EncryptedSpec
     from privml.pipeline.tabular_spec import TabularSpec
 
     if not isinstance(raw, dict):
@@ -204,8 +206,9 @@ def parse_spec(raw: object, source: str = "spec") -> RunSpec | TabularSpec:
     task = raw.get("task", "text-prediction")
     if task not in TASKS:
         raise SpecError(f"{source}: invalid spec:\n  task: must be one of {TASKS}, got {task!r}")
-    return validate(TabularSpec if task == "tabular" else RunSpec, raw, source)
+    kinds = {"tabular": TabularSpec, "encrypted": EncryptedSpec}
+    return validate(kinds.get(task, RunSpec), raw, source)
 
 
-def load_spec(path: str | Path) -> RunSpec | TabularSpec:
+def load_spec(path: str | Path) -> RunSpec | TabularSpec | EncryptedSpec:
     return parse_spec(read_yaml(path), str(path))

@@ -23,8 +23,12 @@ run one at a time in a worker thread (each can hold hundreds of MB of ciphertext
 from __future__ import annotations
 
 import secrets
+import socket
 import threading
+import time
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -184,6 +188,29 @@ async def _read_body(request: Request, limit: int) -> bytes:
             raise HTTPException(413, f"body: more than the {limit}-byte limit")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+@contextmanager
+def background_server(app: FastAPI, timeout: float = 30.0) -> Iterator[str]:
+    """Serve ``app`` on a free loopback port in a thread; yields its URL, stops on exit."""
+    import uvicorn
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    srv = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + timeout
+        while not srv.started:
+            if time.monotonic() > deadline or not thread.is_alive():
+                raise RuntimeError(f"HE service did not start within {timeout:g} s")
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        srv.should_exit = True
+        thread.join(10)
+        sock.close()
 
 
 def serve(app: FastAPI, host: str = "127.0.0.1", port: int = 8000) -> None:
