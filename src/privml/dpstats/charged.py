@@ -7,21 +7,14 @@ it failed before producing anything. The same protocol as a training run (``pipe
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from privml.accounting.mechanisms import Mechanism, to_dict
 from privml.governance.db import describe_url
+from privml.governance.run_charge import run_id
 
 T = TypeVar("T")
-
-
-def release_id(kind: str) -> str:
-    """A unique, readable id for the ledger: kind, UTC time and a random suffix."""
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    return f"dpstats-{kind}-{stamp}-{secrets.token_hex(3)}"
 
 
 def charged_release(
@@ -37,7 +30,7 @@ def charged_release(
     Returns ``compute``'s result and a JSON-able note of the charge. ``BudgetExceeded`` from
     the ledger propagates before ``compute`` runs.
     """
-    rid = release_id(kind)
+    rid = run_id(f"dpstats-{kind}")
     users = sorted(set(users))
     reservation = ledger.reserve(rid, users, mechanism, unit="user", reason=reason)
     try:
