@@ -10,6 +10,7 @@ import typer
 
 from privml.cli_budget import budget_app
 from privml.cli_dpstats import dpstats_app
+from privml.cli_fl import fl_app
 from privml.cli_he import he_app
 from privml.cli_mpc import mpc_app
 from privml.cli_scrub import scrub_app
@@ -32,6 +33,7 @@ app.add_typer(dpstats_app, name="dpstats")
 app.add_typer(telemetry_app, name="telemetry")
 app.add_typer(he_app, name="he")
 app.add_typer(mpc_app, name="mpc")
+app.add_typer(fl_app, name="fl")
 
 Out = Annotated[Path, typer.Option("--out", help="output folder")]
 Quiet = Annotated[bool, typer.Option("--quiet", help="no progress bars")]
@@ -43,6 +45,17 @@ Delta = Annotated[float, typer.Option("--delta", help="target delta")]
 def _fail(message: str) -> None:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(2)
+
+
+def _task_of(spec: Path) -> str | None:
+    """The spec's ``task:`` if it can be read (errors are left to the loader to report)."""
+    from privml.specfile import SpecError, read_yaml
+
+    try:
+        raw = read_yaml(spec)
+    except SpecError:
+        return None
+    return raw.get("task") if isinstance(raw, dict) else None
 
 
 def _summary(results: dict, out: Path) -> None:
@@ -100,6 +113,11 @@ def run(
     from privml.pipeline.spec import RunSpec, load_spec
     from privml.pipeline.text_prediction import run_pipeline
 
+    if _task_of(spec) == "federated":  # `privml fl simulate` by another name
+        from privml.cli_fl import simulate_cmd
+
+        simulate_cmd(spec, out, quiet)
+        return
     try:
         parsed = load_spec(spec)
         if isinstance(parsed, RunSpec):
