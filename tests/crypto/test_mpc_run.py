@@ -94,11 +94,16 @@ def test_secure_inference_reveals_labels_to_the_feature_owner_only(trained, tmp_
 
 @pytest.mark.slow
 def test_a_missing_party_times_out_with_a_clear_error(tmp_path):
-    spec = _write(tmp_path / "train.yaml", TRAIN.replace("timeout_s: 30", "timeout_s: 3"))
+    # 10 s: parties 0 and 1 must find each other first, even on a loaded machine; each may
+    # also name the other if it came up late, but both must name the missing party 2.
+    spec = _write(tmp_path / "train.yaml", TRAIN.replace("timeout_s: 30", "timeout_s: 10"))
     with pytest.raises(MPCError) as err:
         launch("train", spec, tmp_path / "run", m=3, only=[0, 1])  # party 2 never starts
     message = str(err.value)
-    pattern = r"party {} failed: party 2 \(127\.0\.0\.1:\d+\) did not connect within 3 s"
+    pattern = (
+        r"party {} failed: (party \d \(127\.0\.0\.1:\d+\), )?"
+        r"party 2 \(127\.0\.0\.1:\d+\) did not connect within 10 s"
+    )
     assert re.search(pattern.format(0), message), message
     assert re.search(pattern.format(1), message), message
     assert not (tmp_path / "run" / "party0" / "model.json").exists()
