@@ -38,6 +38,15 @@ def _fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
+def _check_out(out: Path) -> None:
+    """Refuse an --out that cannot take the file before anything is charged or computed."""
+    if out.is_dir():
+        _fail(f"--out: {out} is a directory, expected a JSON file path")
+    parent = next((p for p in out.resolve().parents if p.exists()), None)
+    if parent is not None and not parent.is_dir():
+        _fail(f"--out: {parent} is not a directory")
+
+
 def _load(corpus: Path, text_field: str) -> dict[str, list[list[str]]]:
     from privml.dpstats.corpus import read_user_texts, tokenize_users
 
@@ -90,6 +99,7 @@ def vocab(
         config = SetUnionConfig(epsilon, delta, max_per_user, algorithm, alpha, selection)
     except ValueError as exc:
         _fail(str(exc))
+    _check_out(out)
     words = {u: w for u, w in user_words(_load(corpus, text_field)).items() if w}
     if not words:
         _fail(f"{corpus}: no words in any record")
@@ -143,6 +153,7 @@ def ngrams(
         config = NgramConfig(epsilon, delta, n, max_per_user, eta, selection)
     except ValueError as exc:
         _fail(str(exc))
+    _check_out(out)
     tokens = {u: recs for u, recs in _load(corpus, text_field).items() if any(recs)}
     if not tokens:
         _fail(f"{corpus}: no words in any record")

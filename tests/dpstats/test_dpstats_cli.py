@@ -99,3 +99,10 @@ def test_empty_corpus_and_rows_without_user_id(tmp_path):
     r = _release("ngrams", bad, tmp_path / "o.json", k=5)
     assert r.exit_code == 2 and "bad.jsonl:2" in r.output and "user_id" in r.output
     assert not (tmp_path / "o.json").exists()
+
+
+def test_out_that_is_a_directory_is_refused_before_any_charge(corpus, tmp_path):
+    r = _release("vocab", corpus / "corpus.jsonl", tmp_path)
+    assert r.exit_code == 2 and "--out" in r.output and "is a directory" in r.output
+    with Ledger(os.environ["PRIVML_LEDGER"]) as led:
+        assert led.balance("u00000").charges == 0

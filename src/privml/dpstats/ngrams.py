@@ -24,6 +24,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from privml.accounting.mechanisms import Composed, EpsilonDelta, Gaussian, Mechanism, SelfComposed
 from privml.dpstats import calibrate
@@ -55,7 +56,7 @@ class NgramConfig:
         if self.selection not in ("random", "frequent"):
             raise ValueError(f"selection: must be random or frequent, got {self.selection!r}")
 
-    @property
+    @cached_property  # a root-find: computed once per config
     def sigma(self) -> float:
         """σ of each level's Gaussian: σ_1·√n."""
         return calibrate.analytic_gaussian_sigma(self.epsilon, self.delta / 2) * math.sqrt(self.n)

@@ -24,6 +24,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal
 
 import numpy as np
@@ -76,14 +77,14 @@ class SetUnionConfig:
     def policy(self) -> bool:
         return self.algorithm.startswith("policy")
 
-    @property
+    @cached_property  # a root-find: computed once per config (frozen, so it cannot go stale)
     def noise_scale(self) -> float:
         """Laplace scale b = 1/ε, or Gaussian σ calibrated to (ε, δ/2)."""
         if self.gaussian:
-            return _sigma(self.epsilon, self.delta / 2)
+            return calibrate.analytic_gaussian_sigma(self.epsilon, self.delta / 2)
         return 1.0 / self.epsilon
 
-    @property
+    @cached_property
     def threshold(self) -> float:
         """ρ: an item is released when its noisy weight exceeds this."""
         if self.gaussian:
@@ -114,16 +115,6 @@ class SetUnionConfig:
             "cutoff": self.cutoff,
             "alpha": self.alpha if self.policy else None,
         }
-
-
-_SIGMAS: dict[tuple[float, float], float] = {}
-
-
-def _sigma(epsilon: float, delta: float) -> float:
-    key = (epsilon, delta)
-    if key not in _SIGMAS:
-        _SIGMAS[key] = calibrate.analytic_gaussian_sigma(epsilon, delta)
-    return _SIGMAS[key]
 
 
 @dataclass
