@@ -426,3 +426,45 @@ def test_extra_recognizers_hook():
     )
     scrub = PresidioScrubber(extra_recognizers=[extra])
     assert scrub.scrub("ask zorblax at a@example.com").text == "ask <PERSON> at <EMAIL_ADDRESS>"
+
+
+class _WholeTextPhoneRecognizer(patterns.ScoredPhoneRecognizer):
+    """The phone recognizer as it was: ``phonenumbers``' matcher over the whole text."""
+
+    def analyze(self, text, entities, nlp_artifacts=None):  # noqa: D102
+        from presidio_analyzer import EntityRecognizer
+
+        results = EntityRecognizer.remove_duplicates(self._analyze_window(text, nlp_artifacts))
+        return [r for r in results if not patterns._SSN_SHAPE.fullmatch(text, r.start, r.end)]
+
+
+def test_phone_windows_find_what_the_whole_text_matcher_finds(demo_texts):
+    """Running the matcher only around runs of 6+ digits changes no result: same spans and
+    scores as the whole-text matcher on a demo corpus and on edge cases."""
+    texts = demo_texts + [
+        "call +43 1234 now",  # 6 digits with the country code: the shortest valid numbers
+        "tel 313-534-3383 extension 1234, thanks",
+        "line one\n+44 20 7946 0958\nline three 020 7946 0958",
+        "98765 was the order; 313-534-3383, or 313-534-3384 (office)",
+        "room 12, +33 1 42 68 53 00 ext. 7 or 01 42 68 53 01 at 10:30",
+        "a" * 40 + " 212 555 0142 " + "b" * 40 + " 415 555 0199",
+    ]
+    regions = presidio_engine.PHONE_REGIONS
+    windowed = patterns.ScoredPhoneRecognizer(supported_regions=regions)
+    whole = _WholeTextPhoneRecognizer(supported_regions=regions)
+    found = 0
+    for text in texts:
+        a = sorted((r.start, r.end, r.score) for r in windowed.analyze(text, ["PHONE_NUMBER"]))
+        b = sorted((r.start, r.end, r.score) for r in whole.analyze(text, ["PHONE_NUMBER"]))
+        assert a == b, text
+        found += len(a)
+    assert found > 30  # the corpus does hold phone numbers
+
+
+def test_digit_windows_cover_each_long_digit_run_with_margins():
+    text = "ab 12 345 6789 cd" + " " * 60 + "ef 98 76 54 3 gh 1234"
+    windows = patterns.digit_windows(text, margin=(2, 3))
+    assert windows == [(1, 17), (78, 98)]  # " gh " is 4 characters: 1234 joins the run
+    assert patterns.digit_windows("no digits, or 12345 only") == []
+    # windows whose margins overlap merge into one
+    assert patterns.digit_windows("123456 x 654321", margin=(0, 5)) == [(0, 15)]

@@ -225,6 +225,11 @@ class NameListRecognizer(LocalRecognizer):
 
     def find_names(self, text: str) -> list[tuple[int, int, float]]:
         """``(start, end, score)`` of person names in ``text`` (may overlap; unsorted)."""
+        # Every name found starts at a title or a listed given name: most texts have neither.
+        words = _TOKEN_RE.findall(text)
+        if TITLES.isdisjoint(words) and self.first_names.isdisjoint(words):
+            if "-" not in text or not any(self._is_first(w) for w in words if "-" in w):
+                return []
         toks = [(m.start(), m.end(), m.group()) for m in _TOKEN_RE.finditer(text)]
         n = len(toks)
         if n == 0:

@@ -32,6 +32,7 @@ from spacy.tokens import Doc, Span
 from torch import nn
 
 from privml.scrub.ner_data import NER_LABELS
+from privml.scrub.ner_inference import InferenceNet, inference_dtype, weights_version
 
 ATTRS = (NORM, PREFIX, SUFFIX, SHAPE, LOWER)  # the first four are embedded, LOWER is looked up
 N_GAZETTEERS = 2  # token is a listed first name / a listed surname
@@ -167,6 +168,17 @@ class NerTagger:
         self.model = TokenCNN(cfg).eval()
         self.tags = tag_names(cfg.labels)
         self.featurize = Featurizer(cfg)
+        self._inference: InferenceNet | None = None
+
+    def _net(self) -> InferenceNet | TokenCNN:
+        """The network to predict with: in eval mode, an ``InferenceNet`` of the current weights
+        (rebuilt when they change or the wanted dtype does); in training mode the model itself."""
+        if self.model.training:
+            return self.model
+        net, dtype = self._inference, inference_dtype()
+        if net is None or net.dtype != dtype or net.version != weights_version(self.model):
+            net = self._inference = InferenceNet(self.model, dtype)
+        return net
 
     def __call__(self, doc: Doc) -> Doc:  # noqa: D102
         return next(self.pipe([doc]))
@@ -186,7 +198,7 @@ class NerTagger:
         """The argmax tag index of every token, per doc."""
         (ids, gaz, mask), starts = self.featurize(docs)
         with torch.inference_mode():
-            scores = self.model(ids, gaz, mask)
+            scores = self._net()(ids, gaz, mask)
             scores[:, 0] -= self.cfg.o_bias
             best = scores.argmax(dim=1).numpy()
         return [best[s : s + len(doc)] for doc, s in zip(docs, starts, strict=True)]

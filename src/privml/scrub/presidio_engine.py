@@ -18,8 +18,8 @@ from collections.abc import Sequence
 from functools import lru_cache
 
 import tldextract
-from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
-from presidio_analyzer.predefined_recognizers import EmailRecognizer, IbanRecognizer, IpRecognizer
+from presidio_analyzer import AnalyzerEngine, EntityRecognizer, RecognizerRegistry
+from presidio_analyzer.predefined_recognizers import EmailRecognizer, IbanRecognizer
 from spacy.language import Language
 
 from privml.scrub.base import DEFAULT_SCORE_THRESHOLD
@@ -34,6 +34,7 @@ from privml.scrub.patterns import (
     nanp_phone_recognizer,
     street_address_recognizer,
 )
+from privml.scrub.prefilter import IpAddressRecognizer
 
 __all__ = ["LANGUAGE", "BlankSpacyNlpEngine", "OfflineEmailRecognizer", "build_analyzer"]
 
@@ -80,11 +81,57 @@ def build_recognizers(phone_regions: Sequence[str] = PHONE_REGIONS) -> list:
         SsaSsnRecognizer(),
         ExtendedCreditCardRecognizer(),
         ContextCardRecognizer(),
-        IpRecognizer(),
+        IpAddressRecognizer(),
         # Case-insensitive ("gb42nawi0445..."): the mod-97 checksum keeps precision.
         IbanRecognizer(regex_flags=re.DOTALL | re.MULTILINE | re.IGNORECASE),
         street_address_recognizer(),
     ]
+
+
+class CachedRecognizerRegistry(RecognizerRegistry):
+    """Presidio's registry, remembering ``get_recognizers`` per request (language, entities):
+    Presidio rebuilds that list on every call, a measurable cost over millions of short texts.
+    The memo is keyed on the recognizer list too, so adding or removing one is seen."""
+
+    def get_recognizers(  # noqa: D102
+        self,
+        language: str,
+        entities: list[str] | None = None,
+        all_fields: bool = False,
+        ad_hoc_recognizers: list | None = None,
+    ) -> list:
+        if ad_hoc_recognizers:
+            return super().get_recognizers(language, entities, all_fields, ad_hoc_recognizers)
+        key = (language, tuple(entities or ()), all_fields, tuple(map(id, self.recognizers)))
+        memo = self.__dict__.setdefault("_memo", {})
+        found = memo.get(key)
+        if found is None:
+            if len(memo) >= 1024:
+                memo.clear()
+            found = memo[key] = super().get_recognizers(language, entities, all_fields)
+        return list(found)
+
+
+class ScrubAnalyzerEngine(AnalyzerEngine):
+    """Presidio's engine without a pass that does nothing for privml's recognizers: before the
+    context enhancer, Presidio splits the results by recognizer and calls each recognizer's own
+    ``enhance_using_context``, which none of ours overrides (the base returns its input)."""
+
+    def _enhance_using_context(  # noqa: D102
+        self, text, raw_results, nlp_artifacts, recognizers, context=None
+    ) -> list:
+        base = EntityRecognizer.enhance_using_context
+        if any(type(r).enhance_using_context is not base for r in recognizers):
+            return super()._enhance_using_context(
+                text, raw_results, nlp_artifacts, recognizers, context
+            )
+        return self.context_aware_enhancer.enhance_using_context(
+            text=text,
+            raw_results=raw_results,
+            nlp_artifacts=nlp_artifacts,
+            recognizers=recognizers,
+            context=context,
+        )
 
 
 # Context words count among the 5 keywords (non-stop-word tokens) before a match: Presidio's
@@ -111,8 +158,8 @@ def build_analyzer(
     nlp_engine.context_words = frozenset(
         w.lower() for r in recognizers for w in (getattr(r, "context", None) or ())
     )
-    registry = RecognizerRegistry(recognizers=recognizers, supported_languages=[LANGUAGE])
-    return AnalyzerEngine(
+    registry = CachedRecognizerRegistry(recognizers=recognizers, supported_languages=[LANGUAGE])
+    return ScrubAnalyzerEngine(
         registry=registry,
         nlp_engine=nlp_engine,
         supported_languages=[LANGUAGE],

@@ -90,9 +90,18 @@ def _init_worker(config: ScrubConfig) -> None:
     escaping a pool initializer makes the pool respawn workers forever)."""
     global _WORKER
     try:
+        _one_thread()
         _WORKER = Pipeline(config)
     except Exception as exc:  # noqa: BLE001 - re-raised in _scrub_in_worker
         _WORKER = exc
+
+
+def _one_thread() -> None:
+    """One process per core: a worker's NER model computes on one thread (PyTorch would start
+    one thread per core in every worker, and the workers would fight over the cores)."""
+    import torch
+
+    torch.set_num_threads(1)
 
 
 def _scrub_in_worker(texts: list[str]) -> tuple[list[str], Counter[str]]:
