@@ -103,7 +103,11 @@ class Featurizer:
     def __init__(self, cfg: TaggerConfig) -> None:
         self.rows = np.array(cfg.rows, dtype=np.uint64)
         self.gap = cfg.depth  # >= the receptive field's half-width: documents cannot mix
-        self.gaz = [_name_hashes(i) for i in range(N_GAZETTEERS)]
+        # One sorted array of every listed name's hash, with its flags (first name, surname):
+        # one binary search per token instead of one per list.
+        lists = [_name_hashes(i) for i in range(N_GAZETTEERS)]
+        self.names = np.unique(np.concatenate(lists))
+        self.flags = np.stack([np.isin(self.names, x) for x in lists], axis=1).astype(np.float32)
 
     def __call__(self, docs: Sequence[Doc]) -> tuple[tuple[torch.Tensor, ...], list[int]]:
         lengths = np.array([len(doc) for doc in docs], dtype=np.int64)
@@ -118,17 +122,11 @@ class Featurizer:
             pos = np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
             pos += np.arange(len(pos))
             ids[pos] = (cols[:, :4] % self.rows).astype(np.int64)
-            for j, names in enumerate(self.gaz):
-                gaz[pos, j] = _contains(names, cols[:, 4])
+            i = np.searchsorted(self.names, cols[:, 4]).clip(max=len(self.names) - 1)
+            gaz[pos] = self.flags[i] * (self.names[i] == cols[:, 4])[:, None]
             mask[pos] = 1.0
         tensors = (torch.from_numpy(ids), torch.from_numpy(gaz), torch.from_numpy(mask))
         return tensors, starts.tolist()
-
-
-def _contains(sorted_values: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """``x in sorted_values`` elementwise (binary search; ``np.isin`` would re-sort each time)."""
-    i = np.searchsorted(sorted_values, x).clip(max=len(sorted_values) - 1)
-    return sorted_values[i] == x
 
 
 def decode(tags: Sequence[int], names: Sequence[str]) -> list[tuple[int, int, str]]:

@@ -53,7 +53,7 @@ _HAS_LONG_NUMBER = re.compile(r"\d(?:[^\d\n]{0,4}\d){6}").search
 # Recognizers that use no context words: their texts need no NLP pass (spaCy tokenization).
 _NO_CONTEXT_TYPES = frozenset({"PERSON"})
 # Texts per ``nlp.pipe`` batch in ``analyze_batch``.
-PIPE_BATCH = 64
+PIPE_BATCH = 128  # 64 and 256 measured slower (benchmarks/scrub_compare.py)
 
 
 class PresidioScrubber:
