@@ -12,11 +12,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from functools import cache
 
-import phonenumbers
-from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer, RecognizerResult
-from presidio_analyzer.nlp_engine import NlpArtifacts
+from presidio_analyzer import Pattern, PatternRecognizer
 from presidio_analyzer.predefined_recognizers import (
     CreditCardRecognizer,
     PhoneRecognizer,
@@ -24,85 +21,8 @@ from presidio_analyzer.predefined_recognizers import (
 )
 
 from privml.scrub.base import Span
+from privml.scrub.phone import ScoredPhoneRecognizer
 from privml.scrub.prefilter import Prefiltered
-
-_SSN_SHAPE = re.compile(r"\d{3}([- .])\d{2}\1\d{4}")
-_ZERO_GROUP = re.compile(r"(?<![\d+])\(?0\d")
-
-
-@cache
-def _trunk_prefix(region: str) -> str | None:
-    """The national (trunk) prefix of ``region`` ("0" for GB and FR, "1" for US)."""
-    meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
-    return meta.national_prefix if meta is not None else None
-
-
-# A maximal run of 6+ digits, neighbours at most 4 characters apart (no newline between). Every
-# number ``phonenumbers`` accepts as valid has 6+ digits (the shortest: "+43 1234", country code
-# included) with at most 4 punctuation characters between its digit groups, so all of it lies in
-# one such run; an extension ("x 12") may follow within PHONE_WINDOW_MARGIN characters.
-_DIGIT_RUN = re.compile(r"\d(?:[^\d\n]{0,4}\d){5,}")
-PHONE_WINDOW_MARGIN = (16, 32)  # characters kept before / after a digit run
-
-
-def digit_windows(
-    text: str, margin: tuple[int, int] = PHONE_WINDOW_MARGIN
-) -> list[tuple[int, int]]:
-    """``(start, end)`` of the parts of ``text`` that can hold a valid phone number: each run of
-    6+ digits with ``margin`` characters around it (what the matcher looks at before and after a
-    candidate), overlapping windows merged. Windows never cut a run of 6+ digits: a cut one is
-    inside the margin of a neighbouring window, so the two merge."""
-    out: list[tuple[int, int]] = []
-    for m in _DIGIT_RUN.finditer(text):
-        lo, hi = max(0, m.start() - margin[0]), min(len(text), m.end() + margin[1])
-        if out and lo <= out[-1][1]:
-            out[-1] = (out[-1][0], hi)
-        else:
-            out.append((lo, hi))
-    return out
-
-
-class ScoredPhoneRecognizer(PhoneRecognizer):
-    """``phonenumbers``-validated numbers, scored above the default threshold (Presidio: 0.4).
-
-    Presidio's recognizer runs ``phonenumbers``' matcher over the whole text once per region;
-    this one runs it only over :func:`digit_windows` (the matcher parses every number-like
-    candidate, "4", "100", "2026" included, and that parsing was the scrubber's costliest
-    pattern step). The numbers found are the same: a test compares with the whole-text matcher.
-    Matches shaped like an SSN (``ddd-dd-dddd``, valid national numbers in some regions) are
-    left to the SSN recognizer.
-    """
-
-    SCORE = 0.6
-
-    def analyze(  # noqa: D102
-        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
-    ) -> list[RecognizerResult]:
-        results = []
-        for lo, hi in digit_windows(text):
-            window = text[lo:hi]
-            for result in self._analyze_window(window, nlp_artifacts):
-                result.start, result.end = result.start + lo, result.end + lo
-                results.append(result)
-        results = EntityRecognizer.remove_duplicates(results)
-        return [r for r in results if not _SSN_SHAPE.fullmatch(text, r.start, r.end)]
-
-    def _analyze_window(self, text: str, nlp_artifacts: NlpArtifacts | None) -> list:
-        """Presidio's ``PhoneRecognizer.analyze`` on ``text``, over the useful regions: after the
-        first region (which also finds every "+"-prefixed number), a region whose national
-        numbers start with the trunk prefix 0 (GB, FR) is skipped when no digit group starts
-        with 0."""
-        regions = list(self.supported_regions)
-        if len(regions) > 1 and not _ZERO_GROUP.search(text):
-            regions = [regions[0], *(r for r in regions[1:] if _trunk_prefix(r) != "0")]
-        results = []
-        for region in regions:
-            for match in phonenumbers.PhoneNumberMatcher(text, region, leniency=self.leniency):
-                # For the explanation only: the main region of the number's country code (Presidio
-                # re-parses the number and scans every region sharing the code, e.g. 25 for +1).
-                found_in = phonenumbers.region_code_for_country_code(match.number.country_code)
-                results.append(self._get_recognizer_result(match, text, found_in, nlp_artifacts))
-        return results
 
 
 class SsaSsnRecognizer(UsSsnRecognizer):

@@ -29,11 +29,11 @@ from privml.scrub.patterns import (
     ContextCardRecognizer,
     ExtendedCreditCardRecognizer,
     GenericPhoneRecognizer,
-    ScoredPhoneRecognizer,
     SsaSsnRecognizer,
     nanp_phone_recognizer,
     street_address_recognizer,
 )
+from privml.scrub.phone import ScoredPhoneRecognizer
 from privml.scrub.prefilter import IpAddressRecognizer
 
 __all__ = ["LANGUAGE", "BlankSpacyNlpEngine", "OfflineEmailRecognizer", "build_analyzer"]

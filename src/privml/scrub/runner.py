@@ -1,11 +1,12 @@
 """Scrub a whole file: read records, detect and replace PII, write the output atomically.
 
-Workers: with ``workers > 1``, a ``spawn`` process pool scrubs chunks of records; each worker
-builds its scrubber and operators once (pool initializer). Chunks are submitted in order and at
-most ``2 * workers`` are in flight, so output order is the input order and memory stays bounded
-(``Pool.imap`` would read the whole input ahead). ``workers == 1`` runs in-process with the same
-code. The output and the summary go to a temporary file renamed on success: an error leaves no
-half-written file. The summary holds counts, never values, and never the key or the seed.
+Workers: with ``workers > 1``, a ``spawn`` pool of ``workers - 1`` processes and this process
+scrub chunks of records; each builds its scrubber and operators once (pool initializer). Chunks
+are handed out in order and only a few are in flight, so output order is the input order and
+memory stays bounded (``Pool.imap`` would read the whole input ahead). ``workers == 1`` runs
+in-process with the same code. The output and the summary go to a temporary file renamed on
+success: an error leaves no half-written file. The summary holds counts, never values, and
+never the key or the seed.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from multiprocessing.pool import AsyncResult
 from pathlib import Path
 from typing import Any
 
@@ -131,23 +133,44 @@ def _texts(chunk: list[Item]) -> list[str]:
 def _scrub_chunks(
     chunks: Iterator[list[Item]], config: ScrubConfig, workers: int
 ) -> Iterator[tuple[list[Item], list[str], Counter[str]]]:
-    """``(chunk, scrubbed texts, counts)`` in input order."""
+    """``(chunk, scrubbed texts, counts)`` in input order.
+
+    With ``workers`` > 1, ``workers - 1`` pool processes scrub and so does this one: it keeps
+    each pool process four chunks ahead and scrubs the next chunk itself meanwhile (its own
+    reading and writing are light), so ``--workers N`` keeps N processes busy on N cores. With
+    a separate parent process as well, two workers on two cores ran at 83% of twice one.
+    """
     if workers <= 1:
-        pipeline = Pipeline(config)
+        local = Pipeline(config)
         for chunk in chunks:
-            yield (chunk, *pipeline.scrub(_texts(chunk)))
+            yield (chunk, *local.scrub(_texts(chunk)))
         return
+    pipeline: Pipeline | None = None
     ctx = multiprocessing.get_context("spawn")
-    with ctx.Pool(workers, initializer=_init_worker, initargs=(config,)) as pool:
+    with ctx.Pool(workers - 1, initializer=_init_worker, initargs=(config,)) as pool:
+        ahead = 4 * (workers - 1)  # chunks queued for the pool while this process scrubs one
         pending: deque[tuple[list[Item], Any]] = deque()
         for chunk in chunks:
-            pending.append((chunk, pool.apply_async(_scrub_in_worker, (_texts(chunk),))))
-            if len(pending) >= 2 * workers:
+            if sum(isinstance(r, AsyncResult) for _, r in pending) < ahead:
+                pending.append((chunk, pool.apply_async(_scrub_in_worker, (_texts(chunk),))))
+            else:
+                if pipeline is None:  # built once the pool has work, while it starts
+                    pipeline = Pipeline(config)
+                pending.append((chunk, pipeline.scrub(_texts(chunk))))
+            while pending and (len(pending) > 4 * ahead or _ready(pending[0][1])):
                 done, res = pending.popleft()
-                yield (done, *res.get())
+                yield (done, *_result(res))
         while pending:
             done, res = pending.popleft()
-            yield (done, *res.get())
+            yield (done, *_result(res))
+
+
+def _ready(res: Any) -> bool:
+    return not isinstance(res, AsyncResult) or res.ready()
+
+
+def _result(res: Any) -> tuple[list[str], Counter[str]]:
+    return res.get() if isinstance(res, AsyncResult) else res
 
 
 def summary_path_for(out: str | Path) -> Path:
