@@ -5,7 +5,9 @@ parser, ``HashEmbedCNN`` width 96, depth 4, 4,000 rows, hidden width 64) and a s
 32, depth 1), both initialised on a few sentences: a transition-based parser's speed does not
 depend on its trained weights (it takes one decision per token whatever it decides). Both run
 through ``nlp.pipe`` on the same demo-corpus texts, on one core, passes alternating; the
-tokenizer alone is timed too. Median MB/s of ``--repeat`` passes.
+tokenizer alone is timed too, and privml's tagger in float32 next to its default precision
+(bfloat16 on CPUs that have it natively, see ``privml.scrub.ner_inference``). Median MB/s of
+``--repeat`` passes.
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/ner_speed.py
 """
@@ -28,7 +30,8 @@ from spacy.training import Example
 
 from privml.data.demo_corpus import generate_demo_corpus
 from privml.scrub.ner_data import NER_LABELS
-from privml.scrub.ner_recognizer import load_ner_model
+from privml.scrub.ner_recognizer import load_ner_model, read_ner_model
+from privml.scrub.ner_tagger import COMPONENT
 
 
 def spacy_ner(width: int, depth: int) -> Language:
@@ -71,9 +74,12 @@ def main(argv: Sequence[str] | None = None) -> dict:
         with open(corpus.corpus_path, encoding="utf-8") as fh:
             texts = [json.loads(line)["text"] for line in fh]
     mb = sum(len(t.encode()) for t in texts) / 1e6
+    float32 = read_ner_model()
+    float32.get_pipe(COMPONENT).dtype = torch.float32
     pipelines = {
         "tokenizer_only": spacy.blank("en"),
         "privml_tagger": load_ner_model(),
+        "privml_tagger_float32": float32,
         "spacy_ner_w96_d4": spacy_ner(96, 4),
         "spacy_ner_w32_d1": spacy_ner(32, 1),
     }
@@ -93,6 +99,8 @@ def main(argv: Sequence[str] | None = None) -> dict:
         "torch_threads": torch.get_num_threads(),
         "mb_per_s": mbps,
         "tagger_over_spacy_ner_w96_d4": round(mbps["privml_tagger"] / mbps["spacy_ner_w96_d4"], 1),
+        "tagger_dtype": str(load_ner_model().get_pipe(COMPONENT)._net().dtype),
+        "tagger_over_float32": round(mbps["privml_tagger"] / mbps["privml_tagger_float32"], 2),
     }
     print(json.dumps(report, indent=1))
     return report

@@ -167,13 +167,16 @@ class NerTagger:
         self.tags = tag_names(cfg.labels)
         self.featurize = Featurizer(cfg)
         self._inference: InferenceNet | None = None
+        # Inference precision: None follows ``ner_inference.inference_dtype()`` (bfloat16 where
+        # the CPU has it natively); benchmarks set float32 to time both in one run.
+        self.dtype: torch.dtype | None = None
 
     def _net(self) -> InferenceNet | TokenCNN:
         """The network to predict with: in eval mode, an ``InferenceNet`` of the current weights
         (rebuilt when they change or the wanted dtype does); in training mode the model itself."""
         if self.model.training:
             return self.model
-        net, dtype = self._inference, inference_dtype()
+        net, dtype = self._inference, self.dtype or inference_dtype()
         if net is None or net.dtype != dtype or net.version != weights_version(self.model):
             net = self._inference = InferenceNet(self.model, dtype)
         return net
