@@ -3,47 +3,40 @@
 ``TokenCNN`` (``ner_tagger``) is written for training: ``nn.Conv1d`` over a ``(1, width, L)``
 tensor. At inference the same arithmetic runs faster in a ``(L, width)`` layout, where each
 kernel-3 convolution is ONE matrix product of the three shifted copies of the sequence side by
-side (``[h[t-1], h[t], h[t+1]] @ W``) and every elementwise step is in place on contiguous
-memory. In float32 the tags are the ones ``TokenCNN`` gives (a test checks it).
+side (``[h[t-1], h[t], h[t+1]] @ W``), every elementwise step is in place on contiguous memory,
+and only the gap rows between documents are re-zeroed (no multiply by the whole mask). In
+float32 the tags are the ones ``TokenCNN`` gives (a test checks it).
 
-On CPUs with native bfloat16 arithmetic (AVX512-BF16 or AMX) it runs in bfloat16, about twice as
-fast (BENCHMARKS.md, Scrubbing). Rounding then moves a handful of borderline tokens
-(26 of 165,000 on the demo corpus); the scrubber's accuracy figures are measured on this path.
-``PRIVML_NER_DTYPE=float32`` (or ``bfloat16``) overrides the choice, e.g. to get bit-identical
-tags across machines.
+``PRIVML_NER_DTYPE=bfloat16`` runs it in bfloat16, 1.7x faster on CPUs with native bfloat16
+(AVX512-BF16 or AMX; BENCHMARKS.md, Scrubbing), with a few borderline tokens tagged differently.
+It is NOT the default: oneDNN's bfloat16 matrix products on such a CPU kept ~30 MB more memory
+per MB of new text (a 1 GB file peaked at 1.7 GB instead of 0.8 GB), which breaks the
+scrubber's bounded-memory promise.
 """
 
 from __future__ import annotations
 
+import math
 import os
-from functools import cache
 
 import torch
 from torch import nn
 
 DTYPE_ENV = "PRIVML_NER_DTYPE"
-# Packed sequences are padded (with gap rows) to a multiple of this many rows. oneDNN prepares a
-# kernel per matrix shape, and every batch of texts has its own length: without buckets, new text
-# kept paying for kernel set-up (a third of the products' time on the demo corpus).
+# Packed sequences are padded (with gap rows) to the next size on a geometric ladder (eight
+# steps per doubling, multiples of 128 rows: under 10% padding). Math libraries prepare and cache
+# a kernel per matrix shape, and every batch of texts has its own length; a few fixed sizes let
+# new text reuse them.
 ROW_BUCKET = 128
 _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
 
 
-@cache
-def native_bf16() -> bool:
-    """Whether this CPU computes in bfloat16 natively (otherwise PyTorch emulates it, slowly)."""
-    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
-    return any(bool(getattr(torch.cpu, name, lambda: False)()) for name in checks)
-
-
 def inference_dtype() -> torch.dtype:
-    """bfloat16 where the CPU has it natively, else float32; ``PRIVML_NER_DTYPE`` overrides."""
-    wanted = os.environ.get(DTYPE_ENV, "").strip().lower()
-    if wanted:
-        if wanted not in _DTYPES:
-            raise ValueError(f"{DTYPE_ENV}: expected one of {sorted(_DTYPES)}, got {wanted!r}")
-        return _DTYPES[wanted]
-    return torch.bfloat16 if native_bf16() else torch.float32
+    """float32, unless ``PRIVML_NER_DTYPE`` asks for bfloat16 (see the module)."""
+    wanted = os.environ.get(DTYPE_ENV, "").strip().lower() or "float32"
+    if wanted not in _DTYPES:
+        raise ValueError(f"{DTYPE_ENV}: expected one of {sorted(_DTYPES)}, got {wanted!r}")
+    return _DTYPES[wanted]
 
 
 def weights_version(model: nn.Module) -> tuple[int, ...]:
@@ -51,9 +44,18 @@ def weights_version(model: nn.Module) -> tuple[int, ...]:
     return tuple(p._version for p in model.parameters())
 
 
-def _pad_rows(t: torch.Tensor, multiple: int) -> torch.Tensor:
-    """``t`` with zero rows appended up to a multiple of ``multiple`` rows."""
-    extra = -len(t) % multiple
+def padded_rows(n: int) -> int:
+    """The ladder size for ``n`` rows: the smallest ``128 * ceil(2 ** (k / 8))``, k >= 0, that
+    holds them (128, 256, 384, 512, 640, ..., 1024, 1152, 1280, 1408, 1536, 1664, 1920, ...)."""
+    k = max(0, math.ceil(8 * math.log2(max(n, 1) / ROW_BUCKET)))
+    while ROW_BUCKET * math.ceil(2 ** (k / 8)) < n:  # float rounding at exact powers
+        k += 1
+    return ROW_BUCKET * math.ceil(2 ** (k / 8))
+
+
+def _pad_rows(t: torch.Tensor, rows: int) -> torch.Tensor:
+    """``t`` with zero rows appended up to ``rows`` rows."""
+    extra = rows - len(t)
     return torch.cat([t, t.new_zeros((extra, *t.shape[1:]))]) if extra else t
 
 
@@ -81,7 +83,8 @@ class InferenceNet:
 
     def __call__(self, ids: torch.Tensor, gaz: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         n = len(mask)
-        ids, gaz, mask = (_pad_rows(t, ROW_BUCKET) for t in (ids, gaz, mask))
+        rows = padded_rows(n)
+        ids, gaz, mask = (_pad_rows(t, rows) for t in (ids, gaz, mask))
         # The packed sequence starts and ends with gap rows (``Featurizer``), which stay zero:
         # a convolution only updates rows 1..L-2, and no padding is needed.
         gaps = (mask == 0).nonzero().squeeze(1)
