@@ -11,7 +11,9 @@ float32 the tags are the ones ``TokenCNN`` gives (a test checks it).
 (AVX512-BF16 or AMX; BENCHMARKS.md, Scrubbing), with a few borderline tokens tagged differently.
 It is NOT the default: oneDNN's bfloat16 matrix products on such a CPU kept ~30 MB more memory
 per MB of new text (a 1 GB file peaked at 1.7 GB instead of 0.8 GB), which breaks the
-scrubber's bounded-memory promise.
+scrubber's bounded-memory promise. (oneDNN has had AMX bfloat16 matmul bugs of its own: a leak
+fixed in uxlfoundation/oneDNN#4178, and rows mixing when K is not a multiple of 32, #5717; the
+first layer's K here is 130.)
 """
 
 from __future__ import annotations
