@@ -21,7 +21,6 @@ from presidio_analyzer.predefined_recognizers import (
 )
 
 from privml.scrub.base import Span
-from privml.scrub.phone import ScoredPhoneRecognizer
 from privml.scrub.prefilter import Prefiltered
 
 
@@ -220,21 +219,14 @@ class StreetAddressRecognizer(Prefiltered, PatternRecognizer):
         )
 
 
-def street_address_recognizer() -> StreetAddressRecognizer:
-    """The street-address recognizer (see :class:`StreetAddressRecognizer`)."""
-    return StreetAddressRecognizer()
-
-
 __all__ = [
     "ContextCardRecognizer",
     "ExtendedCreditCardRecognizer",
     "GenericPhoneRecognizer",
-    "ScoredPhoneRecognizer",
     "StreetAddressRecognizer",
     "SsaSsnRecognizer",
     "extend_phone_extensions",
     "merge_same_type",
     "luhn_ok",
     "nanp_phone_recognizer",
-    "street_address_recognizer",
 ]

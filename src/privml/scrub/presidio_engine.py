@@ -30,8 +30,8 @@ from privml.scrub.patterns import (
     ExtendedCreditCardRecognizer,
     GenericPhoneRecognizer,
     SsaSsnRecognizer,
+    StreetAddressRecognizer,
     nanp_phone_recognizer,
-    street_address_recognizer,
 )
 from privml.scrub.phone import ScoredPhoneRecognizer
 from privml.scrub.prefilter import IpAddressRecognizer
@@ -84,7 +84,7 @@ def build_recognizers(phone_regions: Sequence[str] = PHONE_REGIONS) -> list:
         IpAddressRecognizer(),
         # Case-insensitive ("gb42nawi0445..."): the mod-97 checksum keeps precision.
         IbanRecognizer(regex_flags=re.DOTALL | re.MULTILINE | re.IGNORECASE),
-        street_address_recognizer(),
+        StreetAddressRecognizer(),
     ]
 
 
@@ -92,6 +92,10 @@ class CachedRecognizerRegistry(RecognizerRegistry):
     """Presidio's registry, remembering ``get_recognizers`` per request (language, entities):
     Presidio rebuilds that list on every call, a measurable cost over millions of short texts.
     The memo is keyed on the recognizer list too, so adding or removing one is seen."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._memo: dict[tuple, list] = {}
 
     def get_recognizers(  # noqa: D102
         self,
@@ -103,13 +107,18 @@ class CachedRecognizerRegistry(RecognizerRegistry):
         if ad_hoc_recognizers:
             return super().get_recognizers(language, entities, all_fields, ad_hoc_recognizers)
         key = (language, tuple(entities or ()), all_fields, tuple(map(id, self.recognizers)))
-        memo = self.__dict__.setdefault("_memo", {})
-        found = memo.get(key)
+        found = self._memo.get(key)
         if found is None:
-            if len(memo) >= 1024:
-                memo.clear()
-            found = memo[key] = super().get_recognizers(language, entities, all_fields)
+            if len(self._memo) >= 1024:
+                self._memo.clear()
+            found = self._memo[key] = super().get_recognizers(language, entities, all_fields)
         return list(found)
+
+
+@lru_cache(maxsize=64)
+def _own_context_step(types: frozenset[type]) -> bool:
+    """Whether any of these recognizer classes overrides ``enhance_using_context``."""
+    return any(t.enhance_using_context is not EntityRecognizer.enhance_using_context for t in types)
 
 
 class ScrubAnalyzerEngine(AnalyzerEngine):
@@ -120,8 +129,7 @@ class ScrubAnalyzerEngine(AnalyzerEngine):
     def _enhance_using_context(  # noqa: D102
         self, text, raw_results, nlp_artifacts, recognizers, context=None
     ) -> list:
-        base = EntityRecognizer.enhance_using_context
-        if any(type(r).enhance_using_context is not base for r in recognizers):
+        if _own_context_step(frozenset(map(type, recognizers))):
             return super()._enhance_using_context(
                 text, raw_results, nlp_artifacts, recognizers, context
             )

@@ -59,6 +59,10 @@ class ScrubConfig:
             raise ValueError(f"unknown entity types {unknown}; known: {list(ENTITY_TYPES)}")
         for name in {self.operator, *dict(self.operator_for).values()}:
             make_operator(name, key=self.key, seed=self.seed)  # unknown name, missing key
+        if self.ner:
+            from privml.scrub.ner_inference import inference_dtype
+
+            inference_dtype()  # a bad PRIVML_NER_DTYPE fails now, not after the model loads
 
 
 class Pipeline:
