@@ -15,6 +15,7 @@ import multiprocessing
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from multiprocessing.pool import AsyncResult
 from pathlib import Path
@@ -96,18 +97,24 @@ def _init_worker(config: ScrubConfig) -> None:
     escaping a pool initializer makes the pool respawn workers forever)."""
     global _WORKER
     try:
-        _one_thread()
+        _one_torch_thread().__enter__()  # for the worker's whole life
         _WORKER = Pipeline(config)
     except Exception as exc:  # noqa: BLE001 - re-raised in _scrub_in_worker
         _WORKER = exc
 
 
-def _one_thread() -> None:
-    """One process per core: a worker's NER model computes on one thread (PyTorch would start
-    one thread per core in every worker, and the workers would fight over the cores)."""
+@contextmanager
+def _one_torch_thread() -> Iterator[None]:
+    """One process per core: inside, this process's NER model computes on one thread (PyTorch
+    starts one per core in every process, and the processes would fight over the cores)."""
     import torch
 
+    before = torch.get_num_threads()
     torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _scrub_in_worker(texts: list[str]) -> tuple[list[str], Counter[str]]:
@@ -149,6 +156,14 @@ def _scrub_chunks(
         for chunk in chunks:
             yield (chunk, *local.scrub(_texts(chunk)))
         return
+    with _one_torch_thread():  # this process scrubs beside the pool: one core each
+        yield from _scrub_alongside_pool(chunks, config, workers)
+
+
+def _scrub_alongside_pool(
+    chunks: Iterator[list[Item]], config: ScrubConfig, workers: int
+) -> Iterator[tuple[list[Item], list[str], Counter[str]]]:
+    """The ``workers > 1`` case of :func:`_scrub_chunks`."""
     pipeline: Pipeline | None = None
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(workers - 1, initializer=_init_worker, initargs=(config,)) as pool:
