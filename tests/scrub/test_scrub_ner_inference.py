@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from privml.scrub.ner_inference import DTYPE_ENV, InferenceNet, inference_dtype
+from privml.scrub import ner_inference
+from privml.scrub.ner_inference import DTYPE_ENV, InferenceNet, inference_dtype, padded_rows
 from privml.scrub.ner_tagger import COMPONENT, TaggerConfig
 from privml.scrub.ner_train import blank_ner
 
@@ -59,9 +60,41 @@ def test_predict_rebuilds_after_the_weights_change(monkeypatch: pytest.MonkeyPat
 
 def test_dtype_default_override_and_its_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(DTYPE_ENV, raising=False)
-    assert inference_dtype() == torch.float32  # bfloat16 only on request (memory, see module)
+    monkeypatch.setattr(ner_inference, "native_bfloat16", lambda: True)
+    assert inference_dtype() == torch.bfloat16  # native bfloat16: the faster default
+    monkeypatch.setattr(ner_inference, "native_bfloat16", lambda: False)
+    assert inference_dtype() == torch.float32  # emulated bfloat16 would be slower
     monkeypatch.setenv(DTYPE_ENV, "BFloat16")
     assert inference_dtype() == torch.bfloat16
+    monkeypatch.setenv(DTYPE_ENV, "auto")
+    assert inference_dtype() == torch.float32
     monkeypatch.setenv(DTYPE_ENV, "fp8")
     with pytest.raises(ValueError, match=f"{DTYPE_ENV}: expected one of"):
         inference_dtype()
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_every_product_runs_on_a_ladder_shape(
+    monkeypatch: pytest.MonkeyPatch, dtype: torch.dtype
+) -> None:
+    """oneDNN keeps a kernel per shape: a per-batch row count grew memory in bfloat16."""
+    tagger, _ = _tagger_and_inputs()
+    net = InferenceNet(tagger.model, dtype)
+    ladder = {padded_rows(n) for n in range(1, 5000)}
+    rows: list[int] = []
+    addmm = torch.addmm
+
+    def recording(bias: torch.Tensor, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        rows.append(x.shape[0])
+        return addmm(bias, x, w)
+
+    monkeypatch.setattr(torch, "addmm", recording)
+    nlp = blank_ner(TaggerConfig(width=24, embed=8, depth=3))
+    for k in (1, 3, 7, 20):  # batches of different lengths
+        (ids, gaz, mask), _ = tagger.featurize([nlp.make_doc(t) for t in TEXTS * k])
+        with torch.inference_mode():
+            scores = net(ids, gaz, mask)
+        assert len(scores) == len(mask)  # sliced back to the batch's own rows
+    # The first and last products see the padded rows, the convolutions two fewer.
+    assert len(rows) == 4 * (2 + 3) and all(r in ladder or r + 2 in ladder for r in rows)
+    assert len(set(rows)) < len(rows) / 2

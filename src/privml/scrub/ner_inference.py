@@ -7,13 +7,17 @@ side (``[h[t-1], h[t], h[t+1]] @ W``), every elementwise step is in place on con
 and only the gap rows between documents are re-zeroed (no multiply by the whole mask). In
 float32 the tags are the ones ``TokenCNN`` gives (a test checks it).
 
-``PRIVML_NER_DTYPE=bfloat16`` runs it in bfloat16, 1.7x faster on CPUs with native bfloat16
-(AVX512-BF16 or AMX; BENCHMARKS.md, Scrubbing), with a few borderline tokens tagged differently.
-It is NOT the default: oneDNN's bfloat16 matrix products on such a CPU kept ~30 MB more memory
-per MB of new text (a 1 GB file peaked at 1.7 GB instead of 0.8 GB), which breaks the
-scrubber's bounded-memory promise. (oneDNN has had AMX bfloat16 matmul bugs of its own: a leak
-fixed in uxlfoundation/oneDNN#4178, and rows mixing when K is not a multiple of 32, #5717; the
-first layer's K here is 130.)
+Precision: bfloat16 on CPUs with native bfloat16 (AVX512-BF16 or AMX), where oneDNN's
+bfloat16 matrix products make the tagger ~1.7x faster (BENCHMARKS.md, Scrubbing) and a few
+borderline tokens are tagged differently (every accuracy bar holds in both); float32 elsewhere,
+where bfloat16 would be emulated and slower. ``PRIVML_NER_DTYPE=float32|bfloat16|auto`` overrides.
+
+Memory: oneDNN prepares a kernel (a "primitive") per matrix shape and keeps up to 1,024 of
+them, each with buffers sized to its shape. A product whose row count changes with every batch
+therefore grew the process by ~30 MB per MB of new text in bfloat16 (a 1 GB file peaked at
+1.7 GB). Every product here runs on rows padded to a few fixed sizes (``padded_rows``),
+including the last layer, which is sliced only after; memory then stays flat in both precisions
+(a test checks that every product's shape is on the ladder).
 """
 
 from __future__ import annotations
@@ -33,11 +37,22 @@ ROW_BUCKET = 128
 _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
 
 
+def native_bfloat16() -> bool:
+    """Whether this CPU computes bfloat16 natively (AVX512-BF16 or AMX tiles)."""
+    try:
+        return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
+    except AttributeError:  # a torch without these probes: assume not
+        return False
+
+
 def inference_dtype() -> torch.dtype:
-    """float32, unless ``PRIVML_NER_DTYPE`` asks for bfloat16 (see the module)."""
-    wanted = os.environ.get(DTYPE_ENV, "").strip().lower() or "float32"
+    """``PRIVML_NER_DTYPE`` if set (``auto`` as unset); else bfloat16 where native, float32."""
+    wanted = os.environ.get(DTYPE_ENV, "").strip().lower() or "auto"
+    if wanted == "auto":
+        return torch.bfloat16 if native_bfloat16() else torch.float32
     if wanted not in _DTYPES:
-        raise ValueError(f"{DTYPE_ENV}: expected one of {sorted(_DTYPES)}, got {wanted!r}")
+        choices = sorted([*_DTYPES, "auto"])
+        raise ValueError(f"{DTYPE_ENV}: expected one of {choices}, got {wanted!r}")
     return _DTYPES[wanted]
 
 
@@ -97,4 +112,6 @@ class InferenceNet:
             shifted = torch.cat([h[:-2], h[1:-1], h[2:]], dim=1)  # rows t-1, t, t+1 side by side
             h[1:-1].add_(torch.addmm(bias, shifted, weight).relu_())
             h.index_fill_(0, gaps, 0)
-        return torch.addmm(self.out[0], h[:n], self.out[1]).float()
+        # All padded rows, sliced after: a product over ``h[:n]`` would have a new shape per
+        # batch (see ``padded_rows``).
+        return torch.addmm(self.out[0], h, self.out[1])[:n].float()

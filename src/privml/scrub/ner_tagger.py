@@ -167,8 +167,9 @@ class NerTagger:
         self.tags = tag_names(cfg.labels)
         self.featurize = Featurizer(cfg)
         self._inference: InferenceNet | None = None
-        # Inference precision: None follows ``ner_inference.inference_dtype()`` (float32 unless
-        # PRIVML_NER_DTYPE says bfloat16); benchmarks set bfloat16 to time both in one run.
+        # Inference precision: None follows ``ner_inference.inference_dtype()`` (bfloat16 where
+        # the CPU has it natively, else float32; PRIVML_NER_DTYPE overrides); benchmarks set
+        # one to time both in one run.
         self.dtype: torch.dtype | None = None
 
     def _net(self) -> InferenceNet | TokenCNN:
