@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 import os
+from functools import cache
 
 import torch
 from torch import nn
@@ -37,6 +38,7 @@ ROW_BUCKET = 128
 _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
 
 
+@cache  # asked once per batch (``NerTagger._net``); the CPU does not change
 def native_bfloat16() -> bool:
     """Whether this CPU computes bfloat16 natively (AVX512-BF16 or AMX tiles)."""
     try:

@@ -97,24 +97,30 @@ def _init_worker(config: ScrubConfig) -> None:
     escaping a pool initializer makes the pool respawn workers forever)."""
     global _WORKER
     try:
-        _one_torch_thread().__enter__()  # for the worker's whole life
+        _torch_threads(1)  # for the worker's whole life (see _one_torch_thread)
         _WORKER = Pipeline(config)
     except Exception as exc:  # noqa: BLE001 - re-raised in _scrub_in_worker
         _WORKER = exc
+
+
+def _torch_threads(n: int) -> int:
+    """Let this process's NER model compute on ``n`` threads; returns the previous count."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    return before
 
 
 @contextmanager
 def _one_torch_thread() -> Iterator[None]:
     """One process per core: inside, this process's NER model computes on one thread (PyTorch
     starts one per core in every process, and the processes would fight over the cores)."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
+    before = _torch_threads(1)
     try:
         yield
     finally:
-        torch.set_num_threads(before)
+        _torch_threads(before)
 
 
 def _scrub_in_worker(texts: list[str]) -> tuple[list[str], Counter[str]]:
