@@ -44,7 +44,7 @@ from privml.model.public_corpus import public_lines
 from privml.model.tokenizer import PAD, train_tokenizer
 from privml.model.train import train_lm
 from privml.pipeline.attack_suite import load_canaries
-from privml.pipeline.text_prediction import _split_users
+from privml.pipeline.text_corpus import split_users
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -62,6 +62,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--freeze", default="", help="comma-separated parameter-name prefixes")
     ap.add_argument("--baseline", action="store_true", help="also the non-private fine-tune")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--clipping", default="bookkeeping", choices=["bookkeeping", "opacus"])
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -74,7 +75,7 @@ def main(argv: list[str] | None = None) -> dict:
     by_user: dict[str, list[int]] = defaultdict(list)
     for i, r in enumerate(records):
         by_user[r.user_id].append(i)
-    train_u, held_u = _split_users(by_user, 0.1, {c.user_id for c in canaries}, 0)
+    train_u, held_u = split_users(by_user, 0.1, {c.user_id for c in canaries}, 0)
 
     public = public_lines(("wikitext2", "tinyshakespeare"))
     tok = train_tokenizer(public, args.vocab)
@@ -108,7 +109,10 @@ def main(argv: list[str] | None = None) -> dict:
     q = min(1.0, args.batch / n)
     delta = 1.0 / (10 * n)
     sigma = args.sigma if args.sigma is not None else calibrate_noise(4.0, q, args.steps, delta)
-    cfg = DPConfig(4.0, delta, 1.0, args.steps * q, args.batch, args.lr)
+    cfg = DPConfig(
+        4.0, delta, 1.0, args.steps * q, args.batch, args.lr,
+        clipping=args.clipping,
+    )  # fmt: skip
     start = time.perf_counter()
     st = train_dp(model, units, cfg, pad_id=pad, plan=DPPlan(sigma, q, args.steps, args.batch))
     seconds = time.perf_counter() - start

@@ -16,6 +16,9 @@ from privml.cli_mpc import mpc_app
 from privml.cli_scrub import scrub_app
 from privml.cli_telemetry import telemetry_app
 
+# = privml.pipeline.demo.DEMO_USERS (not imported here: that module loads torch; a test checks)
+DEMO_USERS_DEFAULT = 40_000
+
 app = typer.Typer(
     help="privml: train and ship models on sensitive data with privacy you can measure.",
     no_args_is_help=True,
@@ -175,7 +178,9 @@ def audit(
 @app.command()
 def demo(
     out: Out = Path("runs/demo"),
-    users: Annotated[int, typer.Option(help="users in the synthetic corpus", min=2000)] = 3000,
+    users: Annotated[
+        int, typer.Option(help="users in the synthetic corpus", min=2000)
+    ] = DEMO_USERS_DEFAULT,
     seed: Annotated[int, typer.Option(help="corpus seed")] = 0,
     quiet: Quiet = False,
 ) -> None:

@@ -97,3 +97,10 @@ def test_paths_resolve_against_spec_folder_and_out(tmp_path: Path):
         tmp_path / "o" / "data" / "c.jsonl"
     )
     assert resolve_path("c.jsonl", tmp_path / "s", tmp_path / "o") == tmp_path / "s" / "c.jsonl"
+
+
+def test_cli_demo_default_is_the_demo_user_count():
+    from privml.cli import DEMO_USERS_DEFAULT
+    from privml.pipeline.demo import DEMO_USERS
+
+    assert DEMO_USERS_DEFAULT == DEMO_USERS >= 2000

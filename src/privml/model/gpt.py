@@ -92,8 +92,9 @@ class TinyGPT(nn.Module):
         b, k, length = tokens.shape
         if length > self.cfg.context:
             raise ValueError(f"sequence length {length} exceeds model.context {self.cfg.context}")
-        flat = tokens.reshape(b, k * length)
-        pos = torch.arange(length, device=tokens.device).repeat(k).expand(b, -1)
+        # contiguous ids: Opacus's ghost-clipping embedding norm views them flat
+        flat = tokens.reshape(b, k * length).contiguous()
+        pos = torch.arange(length, device=tokens.device).repeat(k).expand(b, -1).contiguous()
         x = self.tok_emb(flat) + self.pos_emb(pos)
         for block in self.blocks:
             x = block(x, k)

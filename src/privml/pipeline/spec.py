@@ -38,6 +38,9 @@ class DataSpec(StrictModel):
     text_field: str = "text"
     user_field: str = "user_id"
     heldout_fraction: float = Field(0.1, gt=0, lt=1, description="share of users held out")
+    utility_max_messages: int | None = Field(
+        None, ge=100, description="held-out messages scored for utility (seeded sample; null: all)"
+    )
     pii_labels: str | None = Field(None, description="optional planted-PII labels (evaluation)")
     canaries: str | None = Field(None, description="optional planted canaries (exposure, tab)")
     public: list[Literal["wikitext2", "tinyshakespeare"]] = ["wikitext2", "tinyshakespeare"]
@@ -111,6 +114,9 @@ class DPSpec(StrictModel):
     max_rows_per_unit: int = Field(64, ge=1, description="contribution bound for one unit")
     rows_per_step: int | None = Field(
         1, ge=1, description="rows drawn from each sampled unit per step (null: all its rows)"
+    )
+    clipping: Literal["bookkeeping", "opacus"] = Field(
+        "bookkeeping", description="per-unit clipping: one-pass book-keeping, or Opacus's hooks"
     )
 
 

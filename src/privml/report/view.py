@@ -101,6 +101,7 @@ def _data_view(results: dict) -> dict:
             heldout_users=fmt_int,
             train_records=fmt_int,
             heldout_records=fmt_int,
+            heldout_records_scored=fmt_int,
             skipped_rows=fmt_int,
             canaries=fmt_int,
         ),
