@@ -50,6 +50,10 @@ from privml.pipeline.text_corpus import split_users
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--users", type=int, default=3000, help="demo corpus users (seed 0)")
+    ap.add_argument(
+        "--messages-per-user", type=int, nargs=2, default=(1, 3), metavar=("LO", "HI"),
+        help="e-mails a user (the generator's default 1 3; the demo uses 1 1)",
+    )  # fmt: skip
     ap.add_argument("--vocab", type=int, default=4096)
     ap.add_argument("--d-model", type=int, default=128)
     ap.add_argument("--layers", type=int, default=2)
@@ -69,7 +73,9 @@ def main(argv: list[str] | None = None) -> dict:
     result: dict = {"command": " ".join([sys.executable, *sys.argv]), "args": vars(args)}
 
     with tempfile.TemporaryDirectory() as tmp:
-        demo = generate_demo_corpus(Path(tmp), users=args.users, seed=0)
+        demo = generate_demo_corpus(
+            Path(tmp), users=args.users, seed=0, messages_per_user=tuple(args.messages_per_user)
+        )
         records = read_records(demo.corpus_path).records
         canaries = load_canaries(Path(tmp) / "canaries.json")
     by_user: dict[str, list[int]] = defaultdict(list)

@@ -7,6 +7,7 @@ more useful than the public-only one.
 """
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -102,6 +103,12 @@ def test_results_have_the_contract_keys(run):
     assert on_disk["privacy"]["accountant"] in ("prv", "rdp")
     assert on_disk["privacy"]["epsilon"] <= 4.0
     assert on_disk["privacy"]["delta"] < 1 / on_disk["data"]["train_users"]
+    variants = on_disk["training"]["variants"]
+    assert variants["private"]["clipping"] == variants["dp_only"]["clipping"] == "bookkeeping"
+    # two DP variants on two or more cores: the second trains in a child process, same plan
+    assert variants["dp_only"]["parallel_process"] is ((os.cpu_count() or 1) >= 2)
+    assert variants["private"]["parallel_process"] is False
+    assert variants["dp_only"]["noise_multiplier"] == variants["private"]["noise_multiplier"]
     assert (out / "report.html").stat().st_size > 10_000
     scrubber = on_disk["data"]["scrubber"]
     assert scrubber["ner"] is True and scrubber["evaluated_recall"]["PERSON"] >= 0.9

@@ -33,6 +33,8 @@ def test_negative_epsilon_is_named():
         ({"dp": {"unit": "group"}}, "dp.unit:"),
         ({"dp": {"max_grad_norm": 0}}, "dp.max_grad_norm: must be > 0, got 0"),
         ({"dp": {"batch_size": 0}}, "dp.batch_size: must be >= 1, got 0"),
+        ({"dp": {"clipping": "fast"}}, "dp.clipping:"),
+        ({"data": {"utility_max_messages": 10}}, "data.utility_max_messages: must be >= 100"),
         ({"model": {"d_model": 100, "heads": 3}}, "divisible by heads"),
         (
             {"model": {"finetune": {"epochs": 0, "batch_size": 1, "lr": 1}}},
@@ -104,3 +106,13 @@ def test_cli_demo_default_is_the_demo_user_count():
     from privml.pipeline.demo import DEMO_USERS
 
     assert DEMO_USERS_DEFAULT == DEMO_USERS >= 2000
+
+
+def test_utility_sample_is_seeded_and_capped():
+    from privml.pipeline.text_prediction import _utility_sample
+
+    held = list(range(0, 5000, 2))
+    assert _utility_sample(held, None, 0) is held and _utility_sample(held, 4000, 0) is held
+    a, b = _utility_sample(held, 500, 0), _utility_sample(held, 500, 0)
+    assert a == b and len(set(a)) == 500 and set(a) <= set(held) and a == sorted(a)
+    assert _utility_sample(held, 500, 1) != a

@@ -108,6 +108,7 @@ def finetune(variant, settings, base, corpus, tok, spec, rep, seed, dp_setup, ba
             target_epsilon=dp.target_epsilon,
             accountant_note=st.note,
             clipping=st.clipping,
+            parallel_process=background is not None,
             delta_rule="spec" if dp.delta is not None else "min(1/(10·N), ledger policy δ)",
         )
         section = dp
