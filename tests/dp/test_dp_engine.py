@@ -54,7 +54,8 @@ def test_poisson_batches_have_expected_size():
     assert len(set(map(len, secure_poisson_batches(1000, 0.05, 20)))) > 1  # sizes vary
 
 
-def test_train_dp_meets_target_and_learns():
+@pytest.mark.parametrize("clipping", ["bookkeeping", "opacus"])
+def test_train_dp_meets_target_and_learns(clipping):
     torch.manual_seed(0)
     model = TinyGPT(GPTConfig(vocab_size=50, d_model=16, n_layers=1, n_heads=2, context=8))
     # Units that all repeat one pattern: learnable under DP with enough units.
@@ -68,13 +69,15 @@ def test_train_dp_meets_target_and_learns():
         epochs=4,
         expected_batch_size=100,
         lr=0.02,
+        clipping=clipping,
     )
     st = train_dp(model, units, cfg, pad_id=PAD)
     after = float(unit_losses(model, collate_units(units[:8], PAD), PAD).mean())
     assert st.epsilon <= 3.0 and st.accountant == "prv" and st.epsilon_rdp >= st.epsilon
     assert st.steps == 16 and st.sampling_rate == pytest.approx(0.25)
-    assert after < before - 0.5
+    assert after < before - 0.5 and st.clipping == clipping
     assert not any(hasattr(p, "grad_sample") for p in model.parameters())  # hooks removed
+    assert not model._forward_hooks and all(not m._forward_hooks for m in model.modules())
 
 
 def test_bucketed_step_equals_one_pass_over_the_batch(monkeypatch):
@@ -107,3 +110,15 @@ def test_bucketed_step_equals_one_pass_over_the_batch(monkeypatch):
     torch.testing.assert_close(grads[0], grads[1], atol=1e-6, rtol=1e-4)
     # every unit was clipped to 0.1, so the mean update is at most 0.1 in norm
     assert float(grads[0].norm()) <= 0.1 + 1e-5
+
+
+def test_unknown_clipping_is_refused_and_unsupported_layers_fall_back_to_opacus():
+    import privml.dp.engine as eng
+
+    model = TinyGPT(GPTConfig(vocab_size=50, d_model=16, n_layers=1, n_heads=2, context=8))
+    cfg = DPConfig(3.0, 1e-4, 1.0, 1, 10, 0.01, clipping="fast")
+    with pytest.raises(ValueError, match="dp.clipping"):
+        eng._clipping_method(cfg, model)
+    conv = torch.nn.Sequential(torch.nn.Conv1d(2, 2, 3))
+    assert eng._clipping_method(DPConfig(3.0, 1e-4, 1.0, 1, 10, 0.01), conv) == "opacus"
+    assert eng._clipping_method(DPConfig(3.0, 1e-4, 1.0, 1, 10, 0.01), model) == "bookkeeping"

@@ -4,7 +4,7 @@ Two interchangeable ways to get each step's sum of per-unit clipped gradients
 (``DPConfig.clipping``):
 
 - ``"bookkeeping"`` (default): :mod:`privml.dp.fast_clip`, one backward pass without
-  materialising per-unit gradients; about twice as fast as Opacus on the demo model
+  materialising per-unit gradients; about 1.5x faster than Opacus on the demo model
   (BENCHMARKS.md, "DP step"). Used when every trainable layer is Linear, Embedding or LayerNorm.
 - ``"opacus"``: Opacus's own pieces (``GradSampleModule`` for per-sample gradients,
   ``DPOptimizer`` for clipping and noise); the fallback for any other model.
@@ -226,7 +226,6 @@ def train_dp(
     params = [p for p in model.parameters() if p.requires_grad]
     for p in params:
         p.grad = None  # a copied model may carry gradients from earlier training
-    adamw = torch.optim.AdamW(params, lr=cfg.lr)
     if method == "opacus":
         gsm = GradSampleModule(model, batch_first=True, loss_reduction="mean")
         opt = SecureDPOptimizer(
@@ -239,6 +238,7 @@ def train_dp(
         adamw = opt.original_optimizer
     else:
         clipper = BookkeepingClipper(model, cfg.max_grad_norm)
+        adamw = torch.optim.AdamW(params, lr=cfg.lr)
     # Linear decay to 10% of the rate, as in non-private training: late steps move less, so
     # the noise they add perturbs the final model less.
     sched = torch.optim.lr_scheduler.LambdaLR(adamw, lambda s: 1.0 - 0.9 * s / max(steps, 1))
