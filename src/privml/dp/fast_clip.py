@@ -114,7 +114,7 @@ class BookkeepingClipper:
             if g is None:
                 continue
             norms, finish = _layer(module, a, g)
-            sq += norms.float()
+            sq += norms  # float32 already (_layer upcasts)
             parts.append(finish)
         norms = sq.sqrt()
         coef = (self.max_grad_norm / (norms + 1e-6)).clamp(max=1.0)

@@ -63,6 +63,8 @@ class BackgroundDP:
             1, mp_context=ctx, initializer=_init, initargs=(self._step,)
         )
         arrays = [u.numpy() for u in units]
+        # A snapshot: the pool pickles the arguments later, in a feeder thread, by when the
+        # caller may have moved on with ``model``.
         state = {k: v.detach().clone() for k, v in model.state_dict().items()}
         self._future: Future = self._pool.submit(
             _train, model.cfg.to_dict(), state, arrays, cfg, plan, pad
